@@ -1,0 +1,351 @@
+//! The CPU reference backend: f32 storage, the plain loops of [`kernels`] with f64
+//! accumulation. Written to be obviously right, not fast; GPU results are tested against it.
+
+pub mod kernels;
+
+use std::sync::Arc;
+
+use super::shapes::{self, Conv1dSpec, PoolSpec, Reduction};
+use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
+use crate::{Error, Result};
+
+/// A host tensor: a shape and shared f32 data (copy-on-write when updated in place).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuTensor {
+    shape: Vec<usize>,
+    data: Arc<Vec<f32>>,
+}
+
+impl CpuTensor {
+    /// Wraps `data` as a tensor of `shape`.
+    ///
+    /// ```
+    /// use sepfc::backend::{cpu::CpuTensor, Tensor};
+    /// let t = CpuTensor::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// ```
+    pub fn new(data: Vec<f32>, shape: &[usize]) -> Result<Self> {
+        let len: usize = shape.iter().product();
+        if len != data.len() {
+            return Err(Error::shape(
+                "tensor",
+                format!("{} values cannot fill shape {shape:?}", data.len()),
+            ));
+        }
+        Ok(Self {
+            shape: shape.to_vec(),
+            data: Arc::new(data),
+        })
+    }
+
+    /// The values, row-major.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    fn data_mut(&mut self) -> &mut [f32] {
+        Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+}
+
+impl Tensor for CpuTensor {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+}
+
+/// The CPU reference backend.
+///
+/// ```
+/// use sepfc::backend::{Backend, cpu::Cpu};
+/// let cpu = Cpu;
+/// let x = cpu.upload(&[-1.0, 2.0], &[1, 2]).unwrap();
+/// let y = cpu.relu(&x).unwrap();
+/// assert_eq!(cpu.download(&y).unwrap(), vec![0.0, 2.0]);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu;
+
+impl Cpu {
+    fn make(&self, data: Vec<f32>, shape: &[usize]) -> Result<CpuTensor> {
+        CpuTensor::new(data, shape)
+    }
+}
+
+impl Backend for Cpu {
+    type Tensor = CpuTensor;
+
+    fn describe(&self) -> String {
+        "cpu (reference)".into()
+    }
+
+    fn upload(&self, data: &[f32], shape: &[usize]) -> Result<CpuTensor> {
+        CpuTensor::new(data.to_vec(), shape)
+    }
+
+    fn download(&self, t: &CpuTensor) -> Result<Vec<f32>> {
+        Ok(t.data.to_vec())
+    }
+
+    fn full(&self, shape: &[usize], value: f32) -> Result<CpuTensor> {
+        CpuTensor::new(vec![value; shape.iter().product()], shape)
+    }
+
+    fn reshape(&self, t: &CpuTensor, shape: &[usize]) -> Result<CpuTensor> {
+        if shape.iter().product::<usize>() != t.len() {
+            return Err(Error::shape(
+                "reshape",
+                format!("cannot view {:?} as {shape:?}", t.shape),
+            ));
+        }
+        Ok(CpuTensor {
+            shape: shape.to_vec(),
+            data: t.data.clone(),
+        })
+    }
+
+    fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
+        shapes::expect_same("add", &a.shape, &b.shape)?;
+        let data = a.data.iter().zip(b.data.iter()).map(|(x, y)| x + y).collect();
+        self.make(data, &a.shape)
+    }
+
+    fn scale(&self, a: &CpuTensor, s: f32) -> Result<CpuTensor> {
+        self.make(a.data.iter().map(|x| x * s).collect(), &a.shape)
+    }
+
+    fn conv1d(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        b: &CpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<CpuTensor> {
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
+        let y = kernels::conv1d(&x.data, &w.data, &b.data, d, spec);
+        self.make(y, &[d.n, d.f, d.l_out])
+    }
+
+    fn conv1d_backward(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        dy: &CpuTensor,
+        spec: Conv1dSpec,
+        need_dx: bool,
+    ) -> Result<Conv1dGrads<CpuTensor>> {
+        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
+        shapes::expect_same("conv1d_backward", &dy.shape, &[d.n, d.f, d.l_out])?;
+        let (dx, dw, db) = kernels::conv1d_backward(&x.data, &w.data, &dy.data, d, spec, need_dx);
+        Ok(Conv1dGrads {
+            dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
+            dw: self.make(dw, &w.shape)?,
+            db: self.make(db, &bias_shape)?,
+        })
+    }
+
+    fn rc_expand(&self, w: &CpuTensor) -> Result<CpuTensor> {
+        let [rows, inner] = shapes::rc_dims("rc_expand", &w.shape, false)?;
+        let mut shape = w.shape.clone();
+        shape[0] = 2 * rows;
+        self.make(kernels::rc_expand(&w.data, rows, inner), &shape)
+    }
+
+    fn rc_fold(&self, g: &CpuTensor) -> Result<CpuTensor> {
+        let [rows2, inner] = shapes::rc_dims("rc_fold", &g.shape, true)?;
+        let mut shape = g.shape.clone();
+        shape[0] = rows2 / 2;
+        self.make(kernels::rc_fold(&g.data, rows2, inner), &shape)
+    }
+
+    fn mirror_expand(&self, v: &CpuTensor, n: usize) -> Result<CpuTensor> {
+        let [rows, s] = shapes::rows_dims("mirror_expand", &v.shape)?;
+        if s != n.div_ceil(2) || n == 0 {
+            return Err(Error::shape(
+                "mirror_expand",
+                format!("{s} stored values cannot mirror to length {n} (needs ceil(n/2))"),
+            ));
+        }
+        self.make(kernels::mirror_expand(&v.data, rows, n), &[rows, n])
+    }
+
+    fn mirror_fold(&self, g: &CpuTensor) -> Result<CpuTensor> {
+        let [rows, n] = shapes::rows_dims("mirror_fold", &g.shape)?;
+        self.make(kernels::mirror_fold(&g.data, rows, n), &[rows, n.div_ceil(2)])
+    }
+
+    fn maxpool1d(&self, x: &CpuTensor, spec: PoolSpec) -> Result<CpuTensor> {
+        let [n, c, l, l_out] = shapes::pool_dims(&x.shape, spec)?;
+        let y = kernels::maxpool1d(&x.data, n * c, l, l_out, spec);
+        self.make(y, &[n, c, l_out])
+    }
+
+    fn maxpool1d_backward(
+        &self,
+        x: &CpuTensor,
+        dy: &CpuTensor,
+        spec: PoolSpec,
+    ) -> Result<CpuTensor> {
+        let [n, c, l, l_out] = shapes::pool_dims(&x.shape, spec)?;
+        shapes::expect_same("maxpool1d_backward", &dy.shape, &[n, c, l_out])?;
+        let dx = kernels::maxpool1d_backward(&x.data, &dy.data, n * c, l, l_out, spec);
+        self.make(dx, &x.shape)
+    }
+
+    fn separable(&self, x: &CpuTensor, pos: &CpuTensor, chan: &CpuTensor) -> Result<CpuTensor> {
+        let dims = shapes::separable_dims(&x.shape, &pos.shape, &chan.shape)?;
+        let y = kernels::separable(&x.data, &pos.data, &chan.data, dims);
+        self.make(y, &[dims[0], dims[3]])
+    }
+
+    fn separable_backward(
+        &self,
+        x: &CpuTensor,
+        pos: &CpuTensor,
+        chan: &CpuTensor,
+        dy: &CpuTensor,
+        need_dx: bool,
+    ) -> Result<SeparableGrads<CpuTensor>> {
+        let dims = shapes::separable_dims(&x.shape, &pos.shape, &chan.shape)?;
+        shapes::expect_same("separable_backward", &dy.shape, &[dims[0], dims[3]])?;
+        let (dx, dpos, dchan) =
+            kernels::separable_backward(&x.data, &pos.data, &chan.data, &dy.data, dims, need_dx);
+        Ok(SeparableGrads {
+            dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
+            dpos: self.make(dpos, &pos.shape)?,
+            dchan: self.make(dchan, &chan.shape)?,
+        })
+    }
+
+    fn dense(&self, x: &CpuTensor, w: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
+        let dims = shapes::dense_dims(&x.shape, &w.shape, &b.shape)?;
+        let y = kernels::dense(&x.data, &w.data, &b.data, dims);
+        self.make(y, &[dims[0], dims[2]])
+    }
+
+    fn dense_backward(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        dy: &CpuTensor,
+        need_dx: bool,
+    ) -> Result<DenseGrads<CpuTensor>> {
+        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
+        let dims = shapes::dense_dims(&x.shape, &w.shape, &bias_shape)?;
+        shapes::expect_same("dense_backward", &dy.shape, &[dims[0], dims[2]])?;
+        let (dx, dw, db) = kernels::dense_backward(&x.data, &w.data, &dy.data, dims, need_dx);
+        Ok(DenseGrads {
+            dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
+            dw: self.make(dw, &w.shape)?,
+            db: self.make(db, &bias_shape)?,
+        })
+    }
+
+    fn relu(&self, x: &CpuTensor) -> Result<CpuTensor> {
+        self.make(kernels::relu(&x.data), &x.shape)
+    }
+
+    fn relu_backward(&self, x: &CpuTensor, dy: &CpuTensor) -> Result<CpuTensor> {
+        shapes::expect_same("relu_backward", &x.shape, &dy.shape)?;
+        self.make(kernels::relu_backward(&x.data, &dy.data), &x.shape)
+    }
+
+    fn sigmoid(&self, x: &CpuTensor) -> Result<CpuTensor> {
+        self.make(kernels::sigmoid(&x.data), &x.shape)
+    }
+
+    fn sigmoid_backward(&self, y: &CpuTensor, dy: &CpuTensor) -> Result<CpuTensor> {
+        shapes::expect_same("sigmoid_backward", &y.shape, &dy.shape)?;
+        self.make(kernels::sigmoid_backward(&y.data, &dy.data), &y.shape)
+    }
+
+    fn dropout(&self, x: &CpuTensor, rate: f32, seed: u32) -> Result<CpuTensor> {
+        shapes::check_dropout_rate(rate)?;
+        self.make(kernels::dropout(&x.data, rate, seed), &x.shape)
+    }
+
+    fn dropout_backward(&self, dy: &CpuTensor, rate: f32, seed: u32) -> Result<CpuTensor> {
+        self.dropout(dy, rate, seed)
+    }
+
+    fn bce_with_logits(
+        &self,
+        logits: &CpuTensor,
+        targets: &CpuTensor,
+        mask: &CpuTensor,
+    ) -> Result<CpuTensor> {
+        shapes::expect_same("bce_with_logits", &logits.shape, &targets.shape)?;
+        shapes::expect_same("bce_with_logits", &logits.shape, &mask.shape)?;
+        let loss = kernels::bce_with_logits(&logits.data, &targets.data, &mask.data);
+        self.make(vec![loss], &[1])
+    }
+
+    fn bce_with_logits_backward(
+        &self,
+        logits: &CpuTensor,
+        targets: &CpuTensor,
+        mask: &CpuTensor,
+        dloss: &CpuTensor,
+    ) -> Result<CpuTensor> {
+        shapes::expect_same("bce_with_logits_backward", &logits.shape, &targets.shape)?;
+        shapes::expect_same("bce_with_logits_backward", &logits.shape, &mask.shape)?;
+        shapes::expect_same("bce_with_logits_backward", &dloss.shape, &[1])?;
+        let g = kernels::bce_with_logits_backward(
+            &logits.data,
+            &targets.data,
+            &mask.data,
+            dloss.data[0],
+        );
+        self.make(g, &logits.shape)
+    }
+
+    fn diff(&self, x: &CpuTensor, order: usize) -> Result<CpuTensor> {
+        let [rows, s] = shapes::rows_dims("diff", &x.shape)?;
+        shapes::check_diff_order(order, s)?;
+        self.make(kernels::diff(&x.data, rows, s, order), &[rows, s - order])
+    }
+
+    fn diff_backward(&self, dy: &CpuTensor, order: usize) -> Result<CpuTensor> {
+        let [rows, m] = shapes::rows_dims("diff_backward", &dy.shape)?;
+        shapes::check_diff_order(order, m + order)?;
+        let dx = kernels::diff_backward(&dy.data, rows, m + order, order);
+        self.make(dx, &[rows, m + order])
+    }
+
+    fn mean(&self, x: &CpuTensor, kind: Reduction) -> Result<CpuTensor> {
+        self.make(vec![kernels::mean(&x.data, kind)], &[1])
+    }
+
+    fn mean_backward(&self, x: &CpuTensor, dy: &CpuTensor, kind: Reduction) -> Result<CpuTensor> {
+        shapes::expect_same("mean_backward", &dy.shape, &[1])?;
+        self.make(kernels::mean_backward(&x.data, dy.data[0], kind), &x.shape)
+    }
+
+    fn sgd_step(&self, param: &mut CpuTensor, grad: &CpuTensor, lr: f32) -> Result<()> {
+        shapes::expect_same("sgd_step", &param.shape, &grad.shape)?;
+        kernels::sgd_step(param.data_mut(), &grad.data, lr);
+        Ok(())
+    }
+
+    fn adam_step(
+        &self,
+        param: &mut CpuTensor,
+        grad: &CpuTensor,
+        m: &mut CpuTensor,
+        v: &mut CpuTensor,
+        hyper: AdamStep,
+    ) -> Result<()> {
+        for other in [&grad.shape, &m.shape, &v.shape] {
+            shapes::expect_same("adam_step", &param.shape, other)?;
+        }
+        kernels::adam_step(param.data_mut(), &grad.data, m.data_mut(), v.data_mut(), hyper);
+        Ok(())
+    }
+
+    fn curvature_constraint(&self, pos: &mut CpuTensor, max: f32) -> Result<()> {
+        let [rows, s] = shapes::rows_dims("curvature_constraint", &pos.shape)?;
+        kernels::curvature_constraint(pos.data_mut(), rows, s, max);
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! The op set every backend implements, and the shape rules they share.
+//!
+//! Two backends implement [`Backend`]: [`cpu::Cpu`], the reference (plain loops, f64
+//! accumulation), and [`gpu::Gpu`], WGSL compute shaders through wgpu. Tests hold the second
+//! to the first.
+//!
+//! Conventions: activations are channels-first `(batch, channels, length)`; every op checks its
+//! shapes with the helpers in [`shapes`] and returns [`Error::Shape`](crate::Error::Shape) on a
+//! mismatch rather than panicking. Backward ops take the upstream gradient `dy` and return the
+//! gradients of the op's inputs; `need_dx = false` skips the input gradient (for the first
+//! layer, whose input is data).
+
+pub mod cpu;
+pub mod gpu;
+pub mod shapes;
+
+use crate::Result;
+
+pub use shapes::{Conv1dSpec, PoolSpec, Reduction};
+
+/// A tensor handle of some backend: cheap to clone, knows its shape.
+pub trait Tensor: Clone + std::fmt::Debug + 'static {
+    /// The tensor's shape, outermost dimension first.
+    fn shape(&self) -> &[usize];
+
+    /// Number of elements.
+    fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// Whether the tensor holds no elements.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Gradients of a convolution: input (if asked for), weight and bias.
+#[derive(Debug, Clone)]
+pub struct Conv1dGrads<T> {
+    /// `(N, C, L)`, present when `need_dx` was set.
+    pub dx: Option<T>,
+    /// `(F, C, K)`.
+    pub dw: T,
+    /// `(F)`.
+    pub db: T,
+}
+
+/// Gradients of the separable contraction.
+#[derive(Debug, Clone)]
+pub struct SeparableGrads<T> {
+    /// `(N, C, L)`, present when `need_dx` was set.
+    pub dx: Option<T>,
+    /// `(U, L)`.
+    pub dpos: T,
+    /// `(U, C)`.
+    pub dchan: T,
+}
+
+/// Gradients of a dense layer.
+#[derive(Debug, Clone)]
+pub struct DenseGrads<T> {
+    /// `(N, I)`, present when `need_dx` was set.
+    pub dx: Option<T>,
+    /// `(O, I)`.
+    pub dw: T,
+    /// `(O)`.
+    pub db: T,
+}
+
+/// Hyperparameters of one Adam step (PyTorch's semantics, bias-corrected).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    /// Learning rate.
+    pub lr: f32,
+    /// First-moment decay.
+    pub beta1: f32,
+    /// Second-moment decay.
+    pub beta2: f32,
+    /// Added to the denominator.
+    pub eps: f32,
+    /// L2 penalty added to the gradient (PyTorch's `weight_decay`).
+    pub weight_decay: f32,
+    /// 1-based step count, for bias correction.
+    pub step: u32,
+}
+
+/// The op set of sepfc. Every op validates shapes and returns a new tensor, except the
+/// optimizer steps and constraints, which update parameters in place.
+pub trait Backend {
+    /// The backend's tensor handle.
+    type Tensor: Tensor;
+
+    /// A human-readable name of the device, e.g. `cpu (reference)` or the GPU adapter.
+    fn describe(&self) -> String;
+
+    /// Copies host data into a new tensor of `shape`.
+    fn upload(&self, data: &[f32], shape: &[usize]) -> Result<Self::Tensor>;
+
+    /// Copies a tensor back to the host (waits for pending device work).
+    fn download(&self, t: &Self::Tensor) -> Result<Vec<f32>>;
+
+    /// A tensor of `shape` filled with `value`.
+    fn full(&self, shape: &[usize], value: f32) -> Result<Self::Tensor>;
+
+    /// The same data viewed with another shape of equal element count (no copy).
+    fn reshape(&self, t: &Self::Tensor, shape: &[usize]) -> Result<Self::Tensor>;
+
+    /// Elementwise `a + b` (equal shapes).
+    fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Elementwise `s * a`.
+    fn scale(&self, a: &Self::Tensor, s: f32) -> Result<Self::Tensor>;
+
+    /// 1-D convolution. `x (N, C, L)`, `w (F, C, K)`, `b (F)` -> `(N, F, L_out)`.
+    fn conv1d(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: &Self::Tensor,
+        spec: Conv1dSpec,
+    ) -> Result<Self::Tensor>;
+
+    /// Gradients of [`Backend::conv1d`] given `dy (N, F, L_out)`.
+    fn conv1d_backward(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        dy: &Self::Tensor,
+        spec: Conv1dSpec,
+        need_dx: bool,
+    ) -> Result<Conv1dGrads<Self::Tensor>>;
+
+    /// Reverse-complement weight sharing: `(F, C, K)` -> `(2F, C, K)`, where row `F + j` is row
+    /// `F - 1 - j` flipped along channels and width. A bias `(F)` is expanded as `(F, 1, 1)`.
+    fn rc_expand(&self, w: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Adjoint of [`Backend::rc_expand`]: `(2F, C, K)` -> `(F, C, K)`, summing each shared
+    /// weight's two gradients.
+    fn rc_fold(&self, g: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Mirror along the last axis: `(R, S)` -> `(R, n)` with `out[r, i] = v[r, min(i, n-1-i)]`;
+    /// `S` must be `ceil(n / 2)`.
+    fn mirror_expand(&self, v: &Self::Tensor, n: usize) -> Result<Self::Tensor>;
+
+    /// Adjoint of [`Backend::mirror_expand`]: `(R, n)` -> `(R, ceil(n / 2))`.
+    fn mirror_fold(&self, g: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Max pooling along length: `(N, C, L)` -> `(N, C, L_out)`.
+    fn maxpool1d(&self, x: &Self::Tensor, spec: PoolSpec) -> Result<Self::Tensor>;
+
+    /// Gradient of [`Backend::maxpool1d`]: each window's gradient goes to its first maximum.
+    fn maxpool1d_backward(
+        &self,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        spec: PoolSpec,
+    ) -> Result<Self::Tensor>;
+
+    /// Separable contraction `y[n,u] = sum_l pos[u,l] sum_c chan[u,c] x[n,c,l]`.
+    /// `x (N, C, L)`, `pos (U, L)`, `chan (U, C)` -> `(N, U)`.
+    fn separable(
+        &self,
+        x: &Self::Tensor,
+        pos: &Self::Tensor,
+        chan: &Self::Tensor,
+    ) -> Result<Self::Tensor>;
+
+    /// Gradients of [`Backend::separable`] given `dy (N, U)`, in factorised form.
+    fn separable_backward(
+        &self,
+        x: &Self::Tensor,
+        pos: &Self::Tensor,
+        chan: &Self::Tensor,
+        dy: &Self::Tensor,
+        need_dx: bool,
+    ) -> Result<SeparableGrads<Self::Tensor>>;
+
+    /// Dense layer: `x (N, I)`, `w (O, I)`, `b (O)` -> `x w^T + b`, `(N, O)`.
+    fn dense(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor)
+    -> Result<Self::Tensor>;
+
+    /// Gradients of [`Backend::dense`] given `dy (N, O)`.
+    fn dense_backward(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        dy: &Self::Tensor,
+        need_dx: bool,
+    ) -> Result<DenseGrads<Self::Tensor>>;
+
+    /// `max(x, 0)`.
+    fn relu(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// `dy` where `x > 0`, else 0.
+    fn relu_backward(&self, x: &Self::Tensor, dy: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// `1 / (1 + exp(-x))`.
+    fn sigmoid(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// `dy * y * (1 - y)` from the forward output `y`.
+    fn sigmoid_backward(&self, y: &Self::Tensor, dy: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Inverted dropout: each element kept with probability `1 - rate` (decided by
+    /// [`dropout_keep`](shapes::dropout_keep) from `seed` and its index) and scaled by
+    /// `1 / (1 - rate)`.
+    fn dropout(&self, x: &Self::Tensor, rate: f32, seed: u32) -> Result<Self::Tensor>;
+
+    /// Gradient of [`Backend::dropout`]: the same mask and scale applied to `dy`.
+    fn dropout_backward(&self, dy: &Self::Tensor, rate: f32, seed: u32) -> Result<Self::Tensor>;
+
+    /// Binary cross-entropy on logits, averaged over the entries whose `mask` is non-zero.
+    /// `logits`, `targets`, `mask` all `(N, T)` -> `(1)`. With no entry unmasked the loss is 0.
+    fn bce_with_logits(
+        &self,
+        logits: &Self::Tensor,
+        targets: &Self::Tensor,
+        mask: &Self::Tensor,
+    ) -> Result<Self::Tensor>;
+
+    /// Gradient of [`Backend::bce_with_logits`] with respect to the logits, given the scalar
+    /// upstream gradient `dloss (1)`.
+    fn bce_with_logits_backward(
+        &self,
+        logits: &Self::Tensor,
+        targets: &Self::Tensor,
+        mask: &Self::Tensor,
+        dloss: &Self::Tensor,
+    ) -> Result<Self::Tensor>;
+
+    /// Differences of order 1 or 2 along the last axis: `(R, S)` -> `(R, S - order)`.
+    fn diff(&self, x: &Self::Tensor, order: usize) -> Result<Self::Tensor>;
+
+    /// Adjoint of [`Backend::diff`]: `(R, S - order)` -> `(R, S)`.
+    fn diff_backward(&self, dy: &Self::Tensor, order: usize) -> Result<Self::Tensor>;
+
+    /// Mean over all elements of `f(x)`, `f` chosen by `kind`: any shape -> `(1)`.
+    fn mean(&self, x: &Self::Tensor, kind: Reduction) -> Result<Self::Tensor>;
+
+    /// Gradient of [`Backend::mean`] given the scalar upstream gradient `dy (1)`.
+    fn mean_backward(
+        &self,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        kind: Reduction,
+    ) -> Result<Self::Tensor>;
+
+    /// In place: `param -= lr * grad`.
+    fn sgd_step(&self, param: &mut Self::Tensor, grad: &Self::Tensor, lr: f32) -> Result<()>;
+
+    /// In place: one Adam step on `param`, updating the moment estimates `m` and `v`.
+    fn adam_step(
+        &self,
+        param: &mut Self::Tensor,
+        grad: &Self::Tensor,
+        m: &mut Self::Tensor,
+        v: &mut Self::Tensor,
+        hyper: AdamStep,
+    ) -> Result<()>;
+
+    /// In place: the curvature constraint of paper.md on each row of `pos (U, S)`: second
+    /// differences clipped to `[-max, max]`, first differences and values rebuilt by running
+    /// sums and shifted to keep their means.
+    fn curvature_constraint(&self, pos: &mut Self::Tensor, max: f32) -> Result<()>;
+}

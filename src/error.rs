@@ -1,0 +1,75 @@
+//! The one error type of sepfc.
+
+use std::fmt;
+
+/// Everything that can go wrong in sepfc, each variant saying what happened and, where it helps,
+/// what to try next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Two tensors, or a tensor and an operation, disagree about shapes.
+    #[error("shape mismatch in {op}: {detail}")]
+    Shape {
+        /// The operation that found the mismatch.
+        op: &'static str,
+        /// Which shapes were given and what was expected.
+        detail: String,
+    },
+    /// An argument is outside what the operation accepts (a zero kernel, a rate of 1, ...).
+    #[error("invalid argument to {op}: {detail}")]
+    InvalidArgument {
+        /// The operation that rejected the argument.
+        op: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// No GPU adapter could be found or opened.
+    #[error("no GPU adapter available: {0}. Try `--device cpu`, or set WGPU_BACKEND (vulkan, metal, dx12) / WGPU_ADAPTER_NAME to pick one")]
+    NoAdapter(String),
+    /// The GPU ran out of memory.
+    #[error("GPU out of memory while {context}. Try a smaller batch size, or `--device cpu`")]
+    GpuOutOfMemory {
+        /// What sepfc was doing.
+        context: String,
+    },
+    /// The GPU device was lost (driver reset, hang, unplugged).
+    #[error("GPU device lost: {0}. Re-run the command; if it keeps happening, try `--device cpu`")]
+    DeviceLost(String),
+    /// wgpu rejected something sepfc asked of it: a shader that failed validation, a binding
+    /// over the device's limits, or an internal driver failure.
+    #[error("GPU error while {context}: {detail}. This is a bug in sepfc or the driver; `--device cpu` avoids it")]
+    Gpu {
+        /// What sepfc was doing.
+        context: String,
+        /// wgpu's description.
+        detail: String,
+    },
+    /// A tensor does not fit the device's buffer limits even when split.
+    #[error("tensor of {bytes} bytes is too large for this GPU ({detail}). Try a smaller batch size")]
+    TooLarge {
+        /// Size asked for.
+        bytes: u64,
+        /// Which limit it passes.
+        detail: String,
+    },
+}
+
+/// sepfc's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A shape error for `op`, with a formatted description.
+    pub(crate) fn shape(op: &'static str, detail: impl fmt::Display) -> Self {
+        Error::Shape {
+            op,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// An invalid-argument error for `op`, with a formatted description.
+    pub(crate) fn invalid(op: &'static str, detail: impl fmt::Display) -> Self {
+        Error::InvalidArgument {
+            op,
+            detail: detail.to_string(),
+        }
+    }
+}
