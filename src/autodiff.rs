@@ -175,14 +175,18 @@ impl<'b, B: Backend> Tape<'b, B> {
     pub fn reshape(&mut self, x: Var, shape: &[usize]) -> Result<Var> {
         let old = self.value(x).shape().to_vec();
         let y = self.backend.reshape(self.value(x), shape)?;
-        Ok(self.record(y, &[x], move |be, dy, _| Ok(vec![Some(be.reshape(dy, &old)?)])))
+        Ok(self.record(y, &[x], move |be, dy, _| {
+            Ok(vec![Some(be.reshape(dy, &old)?)])
+        }))
     }
 
     /// [`Backend::relu`].
     pub fn relu(&mut self, x: Var) -> Result<Var> {
         let xt = self.val(x);
         let y = self.backend.relu(&xt)?;
-        Ok(self.record(y, &[x], move |be, dy, _| Ok(vec![Some(be.relu_backward(&xt, dy)?)])))
+        Ok(self.record(y, &[x], move |be, dy, _| {
+            Ok(vec![Some(be.relu_backward(&xt, dy)?)])
+        }))
     }
 
     /// [`Backend::sigmoid`].

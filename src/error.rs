@@ -23,7 +23,9 @@ pub enum Error {
         detail: String,
     },
     /// No GPU adapter could be found or opened.
-    #[error("no GPU adapter available: {0}. Try `--device cpu`, or set WGPU_BACKEND (vulkan, metal, dx12) / WGPU_ADAPTER_NAME to pick one")]
+    #[error(
+        "no GPU adapter available: {0}. Try `--device cpu`, or set WGPU_BACKEND (vulkan, metal, dx12) / WGPU_ADAPTER_NAME to pick one"
+    )]
     NoAdapter(String),
     /// The GPU ran out of memory.
     #[error("GPU out of memory while {context}. Try a smaller batch size, or `--device cpu`")]
@@ -36,7 +38,9 @@ pub enum Error {
     DeviceLost(String),
     /// wgpu rejected something sepfc asked of it: a shader that failed validation, a binding
     /// over the device's limits, or an internal driver failure.
-    #[error("GPU error while {context}: {detail}. This is a bug in sepfc or the driver; `--device cpu` avoids it")]
+    #[error(
+        "GPU error while {context}: {detail}. This is a bug in sepfc or the driver; `--device cpu` avoids it"
+    )]
     Gpu {
         /// What sepfc was doing.
         context: String,
@@ -44,7 +48,9 @@ pub enum Error {
         detail: String,
     },
     /// A tensor does not fit the device's buffer limits even when split.
-    #[error("tensor of {bytes} bytes is too large for this GPU ({detail}). Try a smaller batch size")]
+    #[error(
+        "tensor of {bytes} bytes is too large for this GPU ({detail}). Try a smaller batch size"
+    )]
     TooLarge {
         /// Size asked for.
         bytes: u64,

@@ -176,8 +176,7 @@ pub trait Backend {
     ) -> Result<SeparableGrads<Self::Tensor>>;
 
     /// Dense layer: `x (N, I)`, `w (O, I)`, `b (O)` -> `x w^T + b`, `(N, O)`.
-    fn dense(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor)
-    -> Result<Self::Tensor>;
+    fn dense(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
 
     /// Gradients of [`Backend::dense`] given `dy (N, O)`.
     fn dense_backward(

@@ -136,9 +136,7 @@ pub fn conv1d_dims(x: &[usize], w: &[usize], b: &[usize], spec: Conv1dSpec) -> R
     if padded < span {
         return Err(Error::shape(
             OP,
-            format!(
-                "input length {l} (padded {padded}) is shorter than the kernel span {span}"
-            ),
+            format!("input length {l} (padded {padded}) is shorter than the kernel span {span}"),
         ));
     }
     Ok(ConvDims {
@@ -161,7 +159,10 @@ pub fn pool_dims(x: &[usize], spec: PoolSpec) -> Result<[usize; 4]> {
     if x[2] < spec.size {
         return Err(Error::shape(
             OP,
-            format!("input length {} is shorter than the pool {}", x[2], spec.size),
+            format!(
+                "input length {} is shorter than the pool {}",
+                x[2], spec.size
+            ),
         ));
     }
     Ok([x[0], x[1], x[2], (x[2] - spec.size) / spec.stride + 1])
@@ -214,7 +215,10 @@ pub fn rc_dims(op: &'static str, shape: &[usize], folding: bool) -> Result<[usiz
     if folding && shape[0] % 2 != 0 {
         return Err(Error::shape(
             op,
-            format!("an odd number of rows ({}) cannot be folded in pairs", shape[0]),
+            format!(
+                "an odd number of rows ({}) cannot be folded in pairs",
+                shape[0]
+            ),
         ));
     }
     Ok([shape[0], shape[1..].iter().product()])
@@ -240,7 +244,10 @@ pub fn check_dropout_rate(rate: f32) -> Result<()> {
 /// Checks the order of a difference against the row length `s`.
 pub fn check_diff_order(order: usize, s: usize) -> Result<()> {
     if !(1..=2).contains(&order) {
-        return Err(Error::invalid("diff", format!("order {order} must be 1 or 2")));
+        return Err(Error::invalid(
+            "diff",
+            format!("order {order} must be 1 or 2"),
+        ));
     }
     if s <= order {
         return Err(Error::shape(
@@ -264,4 +271,15 @@ pub fn hash_u32(x: u32) -> u32 {
 pub fn dropout_keep(seed: u32, index: u32, rate: f32) -> bool {
     let draw = hash_u32(index ^ hash_u32(seed)) >> 8;
     (draw as f32) * (1.0 / 16_777_216.0) >= rate
+}
+
+/// Checks that `len` values fill `shape` exactly.
+pub fn expect_len(op: &'static str, len: usize, shape: &[usize]) -> Result<()> {
+    if shape.iter().product::<usize>() != len {
+        return Err(Error::shape(
+            op,
+            format!("{len} values cannot fill shape {shape:?}"),
+        ));
+    }
+    Ok(())
 }

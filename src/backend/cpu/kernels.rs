@@ -232,11 +232,15 @@ pub fn separable_backward<T: Real>(
         for u in 0..u_ {
             let g = dy[n * u_ + u].to_f64();
             for l in 0..l_ {
-                let z: f64 = (0..c_).map(|c| chan[u * c_ + c].to_f64() * xv(n, c, l)).sum();
+                let z: f64 = (0..c_)
+                    .map(|c| chan[u * c_ + c].to_f64() * xv(n, c, l))
+                    .sum();
                 dpos[u * l_ + l] += g * z;
             }
             for c in 0..c_ {
-                let s: f64 = (0..l_).map(|l| pos[u * l_ + l].to_f64() * xv(n, c, l)).sum();
+                let s: f64 = (0..l_)
+                    .map(|l| pos[u * l_ + l].to_f64() * xv(n, c, l))
+                    .sum();
                 dchan[u * c_ + c] += g * s;
             }
             if need_dx {

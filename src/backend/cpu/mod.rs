@@ -25,13 +25,7 @@ impl CpuTensor {
     /// assert_eq!(t.shape(), &[2, 3]);
     /// ```
     pub fn new(data: Vec<f32>, shape: &[usize]) -> Result<Self> {
-        let len: usize = shape.iter().product();
-        if len != data.len() {
-            return Err(Error::shape(
-                "tensor",
-                format!("{} values cannot fill shape {shape:?}", data.len()),
-            ));
-        }
+        shapes::expect_len("tensor", data.len(), shape)?;
         Ok(Self {
             shape: shape.to_vec(),
             data: Arc::new(data),
@@ -92,12 +86,7 @@ impl Backend for Cpu {
     }
 
     fn reshape(&self, t: &CpuTensor, shape: &[usize]) -> Result<CpuTensor> {
-        if shape.iter().product::<usize>() != t.len() {
-            return Err(Error::shape(
-                "reshape",
-                format!("cannot view {:?} as {shape:?}", t.shape),
-            ));
-        }
+        shapes::expect_len("reshape", t.len(), shape)?;
         Ok(CpuTensor {
             shape: shape.to_vec(),
             data: t.data.clone(),
@@ -106,7 +95,12 @@ impl Backend for Cpu {
 
     fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
         shapes::expect_same("add", &a.shape, &b.shape)?;
-        let data = a.data.iter().zip(b.data.iter()).map(|(x, y)| x + y).collect();
+        let data = a
+            .data
+            .iter()
+            .zip(b.data.iter())
+            .map(|(x, y)| x + y)
+            .collect();
         self.make(data, &a.shape)
     }
 
@@ -172,7 +166,10 @@ impl Backend for Cpu {
 
     fn mirror_fold(&self, g: &CpuTensor) -> Result<CpuTensor> {
         let [rows, n] = shapes::rows_dims("mirror_fold", &g.shape)?;
-        self.make(kernels::mirror_fold(&g.data, rows, n), &[rows, n.div_ceil(2)])
+        self.make(
+            kernels::mirror_fold(&g.data, rows, n),
+            &[rows, n.div_ceil(2)],
+        )
     }
 
     fn maxpool1d(&self, x: &CpuTensor, spec: PoolSpec) -> Result<CpuTensor> {
@@ -339,7 +336,13 @@ impl Backend for Cpu {
         for other in [&grad.shape, &m.shape, &v.shape] {
             shapes::expect_same("adam_step", &param.shape, other)?;
         }
-        kernels::adam_step(param.data_mut(), &grad.data, m.data_mut(), v.data_mut(), hyper);
+        kernels::adam_step(
+            param.data_mut(),
+            &grad.data,
+            m.data_mut(),
+            v.data_mut(),
+            hyper,
+        );
         Ok(())
     }
 

@@ -1,1 +1,313 @@
-//! GPU backend (placeholder while it is written).
+//! The GPU backend: WGSL compute shaders (in `shaders/`) run through wgpu on Vulkan, Metal or
+//! DX12, or on lavapipe where no GPU is present.
+//!
+//! Work is recorded into one command encoder and submitted only when a result is read back,
+//! when [`Gpu::synchronize`] is called, or every few hundred dispatches. Buffers come from a
+//! pool and go back to it when their tensors drop.
+
+mod buffers;
+mod context;
+mod conv1d;
+mod dense;
+mod elementwise;
+mod launch;
+mod loss;
+mod maxpool;
+mod optim;
+mod reduce;
+mod separable;
+mod sharing;
+
+use std::sync::Arc;
+
+use super::shapes::{Conv1dSpec, PoolSpec, Reduction};
+use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
+use crate::Result;
+use buffers::{Pool, PooledBuffer};
+use context::Context;
+use launch::Recorder;
+
+pub use buffers::PoolStats;
+pub use launch::{Shader, shaders};
+
+/// A tensor in GPU memory: a shape and a pooled buffer, shared by clones and reshapes.
+#[derive(Debug, Clone)]
+pub struct GpuTensor {
+    shape: Vec<usize>,
+    buffer: Arc<PooledBuffer>,
+}
+
+impl GpuTensor {
+    fn new(shape: &[usize], buffer: PooledBuffer) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            buffer: Arc::new(buffer),
+        }
+    }
+
+    fn buffer(&self) -> &wgpu::Buffer {
+        self.buffer.buffer()
+    }
+
+    fn byte_len(&self) -> u64 {
+        self.len() as u64 * 4
+    }
+}
+
+impl Tensor for GpuTensor {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+}
+
+/// The wgpu backend.
+///
+/// ```no_run
+/// use sepfc::backend::{Backend, gpu::Gpu};
+/// let gpu = Gpu::new()?;
+/// println!("running on {}", gpu.describe());
+/// let x = gpu.upload(&[-1.0, 2.0], &[1, 2])?;
+/// assert_eq!(gpu.download(&gpu.relu(&x)?)?, vec![0.0, 2.0]);
+/// # Ok::<(), sepfc::Error>(())
+/// ```
+pub struct Gpu {
+    ctx: Context,
+    pool: Arc<Pool>,
+    recorder: Recorder,
+}
+
+impl Gpu {
+    /// Opens the GPU that `WGPU_BACKEND` / `WGPU_ADAPTER_NAME` select, or the most capable
+    /// one found. Fails with [`Error::NoAdapter`](crate::Error::NoAdapter) when there is none.
+    pub fn new() -> Result<Self> {
+        let ctx = Context::open()?;
+        let pool = Pool::new(ctx.device.clone());
+        Ok(Self {
+            ctx,
+            pool,
+            recorder: Recorder::default(),
+        })
+    }
+
+    /// Whether the adapter is a software implementation (e.g. lavapipe) rather than a GPU.
+    pub fn is_software(&self) -> bool {
+        context::is_software(&self.ctx.info)
+    }
+
+    /// Bytes held in the buffer pool now and at its peak.
+    pub fn memory(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// Makes `t` the only owner of its buffer (copying it if shared), so that an in-place
+    /// update cannot change values that other handles, e.g. a tape, still hold.
+    fn make_unique(&self, t: &mut GpuTensor) -> Result<()> {
+        if Arc::strong_count(&t.buffer) > 1 {
+            let copy = self.alloc(&t.shape)?;
+            self.record_copy(t, &copy);
+            *t = copy;
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Gpu {
+    type Tensor = GpuTensor;
+
+    fn describe(&self) -> String {
+        let i = &self.ctx.info;
+        format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+    }
+
+    fn upload(&self, data: &[f32], shape: &[usize]) -> Result<GpuTensor> {
+        super::shapes::expect_len("upload", data.len(), shape)?;
+        self.write_new(data, shape)
+    }
+
+    fn download(&self, t: &GpuTensor) -> Result<Vec<f32>> {
+        self.read(t)
+    }
+
+    fn full(&self, shape: &[usize], value: f32) -> Result<GpuTensor> {
+        elementwise::fill(self, shape, value)
+    }
+
+    fn reshape(&self, t: &GpuTensor, shape: &[usize]) -> Result<GpuTensor> {
+        super::shapes::expect_len("reshape", t.len(), shape)?;
+        Ok(GpuTensor {
+            shape: shape.to_vec(),
+            buffer: t.buffer.clone(),
+        })
+    }
+
+    fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+        elementwise::binary(self, "add", a, b)
+    }
+
+    fn scale(&self, a: &GpuTensor, s: f32) -> Result<GpuTensor> {
+        elementwise::unary(self, "scale", a, s, 0)
+    }
+
+    fn conv1d(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        b: &GpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<GpuTensor> {
+        conv1d::forward(self, x, w, b, spec)
+    }
+
+    fn conv1d_backward(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        dy: &GpuTensor,
+        spec: Conv1dSpec,
+        need_dx: bool,
+    ) -> Result<Conv1dGrads<GpuTensor>> {
+        conv1d::backward(self, x, w, dy, spec, need_dx)
+    }
+
+    fn rc_expand(&self, w: &GpuTensor) -> Result<GpuTensor> {
+        sharing::rc_expand(self, w)
+    }
+
+    fn rc_fold(&self, g: &GpuTensor) -> Result<GpuTensor> {
+        sharing::rc_fold(self, g)
+    }
+
+    fn mirror_expand(&self, v: &GpuTensor, n: usize) -> Result<GpuTensor> {
+        sharing::mirror_expand(self, v, n)
+    }
+
+    fn mirror_fold(&self, g: &GpuTensor) -> Result<GpuTensor> {
+        sharing::mirror_fold(self, g)
+    }
+
+    fn maxpool1d(&self, x: &GpuTensor, spec: PoolSpec) -> Result<GpuTensor> {
+        maxpool::forward(self, x, spec)
+    }
+
+    fn maxpool1d_backward(
+        &self,
+        x: &GpuTensor,
+        dy: &GpuTensor,
+        spec: PoolSpec,
+    ) -> Result<GpuTensor> {
+        maxpool::backward(self, x, dy, spec)
+    }
+
+    fn separable(&self, x: &GpuTensor, pos: &GpuTensor, chan: &GpuTensor) -> Result<GpuTensor> {
+        separable::forward(self, x, pos, chan)
+    }
+
+    fn separable_backward(
+        &self,
+        x: &GpuTensor,
+        pos: &GpuTensor,
+        chan: &GpuTensor,
+        dy: &GpuTensor,
+        need_dx: bool,
+    ) -> Result<SeparableGrads<GpuTensor>> {
+        separable::backward(self, x, pos, chan, dy, need_dx)
+    }
+
+    fn dense(&self, x: &GpuTensor, w: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+        dense::forward(self, x, w, b)
+    }
+
+    fn dense_backward(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        dy: &GpuTensor,
+        need_dx: bool,
+    ) -> Result<DenseGrads<GpuTensor>> {
+        dense::backward(self, x, w, dy, need_dx)
+    }
+
+    fn relu(&self, x: &GpuTensor) -> Result<GpuTensor> {
+        elementwise::unary(self, "relu", x, 0.0, 0)
+    }
+
+    fn relu_backward(&self, x: &GpuTensor, dy: &GpuTensor) -> Result<GpuTensor> {
+        elementwise::binary(self, "relu_backward", x, dy)
+    }
+
+    fn sigmoid(&self, x: &GpuTensor) -> Result<GpuTensor> {
+        elementwise::unary(self, "sigmoid", x, 0.0, 0)
+    }
+
+    fn sigmoid_backward(&self, y: &GpuTensor, dy: &GpuTensor) -> Result<GpuTensor> {
+        elementwise::binary(self, "sigmoid_backward", y, dy)
+    }
+
+    fn dropout(&self, x: &GpuTensor, rate: f32, seed: u32) -> Result<GpuTensor> {
+        super::shapes::check_dropout_rate(rate)?;
+        elementwise::unary(self, "dropout", x, rate, seed)
+    }
+
+    fn dropout_backward(&self, dy: &GpuTensor, rate: f32, seed: u32) -> Result<GpuTensor> {
+        self.dropout(dy, rate, seed)
+    }
+
+    fn bce_with_logits(
+        &self,
+        logits: &GpuTensor,
+        targets: &GpuTensor,
+        mask: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        loss::forward(self, logits, targets, mask)
+    }
+
+    fn bce_with_logits_backward(
+        &self,
+        logits: &GpuTensor,
+        targets: &GpuTensor,
+        mask: &GpuTensor,
+        dloss: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        loss::backward(self, logits, targets, mask, dloss)
+    }
+
+    fn diff(&self, x: &GpuTensor, order: usize) -> Result<GpuTensor> {
+        reduce::diff(self, x, order)
+    }
+
+    fn diff_backward(&self, dy: &GpuTensor, order: usize) -> Result<GpuTensor> {
+        reduce::diff_backward(self, dy, order)
+    }
+
+    fn mean(&self, x: &GpuTensor, kind: Reduction) -> Result<GpuTensor> {
+        reduce::mean(self, x, kind)
+    }
+
+    fn mean_backward(&self, x: &GpuTensor, dy: &GpuTensor, kind: Reduction) -> Result<GpuTensor> {
+        reduce::mean_backward(self, x, dy, kind)
+    }
+
+    fn sgd_step(&self, param: &mut GpuTensor, grad: &GpuTensor, lr: f32) -> Result<()> {
+        self.make_unique(param)?;
+        optim::sgd(self, param, grad, lr)
+    }
+
+    fn adam_step(
+        &self,
+        param: &mut GpuTensor,
+        grad: &GpuTensor,
+        m: &mut GpuTensor,
+        v: &mut GpuTensor,
+        hyper: AdamStep,
+    ) -> Result<()> {
+        for t in [&mut *param, &mut *m, &mut *v] {
+            self.make_unique(t)?;
+        }
+        optim::adam(self, param, grad, m, v, hyper)
+    }
+
+    fn curvature_constraint(&self, pos: &mut GpuTensor, max: f32) -> Result<()> {
+        *pos = optim::curvature(self, pos, max)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! Opening a wgpu device from the environment, and turning wgpu's asynchronous error reports
+//! into [`Error`]s instead of panics.
+
+use std::sync::{Arc, Mutex};
+
+use crate::{Error, Result};
+
+/// The device, its queue and what we know about the adapter behind it.
+pub(crate) struct Context {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    /// The first error wgpu reported since it was last taken.
+    reported: Arc<Mutex<Option<Error>>>,
+}
+
+/// Preference order of adapter kinds: real GPUs first, software rasterisers last.
+fn rank(device_type: wgpu::DeviceType) -> u8 {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+/// Whether an adapter is a software implementation (lavapipe, WARP, SwiftShader).
+pub(crate) fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    info.device_type == wgpu::DeviceType::Cpu
+}
+
+fn convert(error: wgpu::Error) -> Error {
+    match error {
+        wgpu::Error::OutOfMemory { .. } => Error::GpuOutOfMemory {
+            context: "allocating or running on the GPU".into(),
+        },
+        wgpu::Error::Validation { description, .. } => Error::Gpu {
+            context: "validating GPU work".into(),
+            detail: description,
+        },
+        wgpu::Error::Internal { description, .. } => Error::Gpu {
+            context: "running GPU work".into(),
+            detail: description,
+        },
+    }
+}
+
+impl Context {
+    /// Opens the adapter chosen by `WGPU_ADAPTER_NAME` (a case-insensitive substring of its
+    /// name) or else the most capable one, among the backends `WGPU_BACKEND` allows.
+    pub fn open() -> Result<Self> {
+        pollster::block_on(Self::open_async())
+    }
+
+    async fn open_async() -> Result<Self> {
+        let descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let backends = descriptor.backends;
+        let instance = wgpu::Instance::new(descriptor);
+        let adapters = instance.enumerate_adapters(backends).await;
+        let names: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} ({:?})", i.name, i.backend)
+            })
+            .collect();
+        let wanted = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .map(|n| n.to_lowercase());
+        let chosen = match &wanted {
+            Some(name) => adapters
+                .into_iter()
+                .find(|a| a.get_info().name.to_lowercase().contains(name.as_str()))
+                .ok_or_else(|| {
+                    Error::NoAdapter(format!(
+                        "WGPU_ADAPTER_NAME={name} matches none of [{}]",
+                        names.join(", ")
+                    ))
+                })?,
+            None => adapters
+                .into_iter()
+                .min_by_key(|a| rank(a.get_info().device_type))
+                .ok_or_else(|| {
+                    Error::NoAdapter(format!(
+                        "wgpu found no adapter for backends {backends:?} (on Linux without a GPU, install mesa-vulkan-drivers for lavapipe)"
+                    ))
+                })?,
+        };
+        let info = chosen.get_info();
+        let limits = chosen.limits();
+        let (device, queue) = chosen
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("sepfc"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(format!("{} refused a device: {e}", info.name)))?;
+        let reported: Arc<Mutex<Option<Error>>> = Arc::new(Mutex::new(None));
+        let slot = reported.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(convert(e));
+        }));
+        let slot = reported.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(Error::DeviceLost(format!("{reason:?}: {message}")));
+        });
+        Ok(Self {
+            device,
+            queue,
+            info,
+            limits,
+            reported,
+        })
+    }
+
+    /// Returns (and clears) the first error wgpu reported, tagged with what we were doing.
+    pub fn check(&self, doing: &str) -> Result<()> {
+        let taken = self
+            .reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match taken {
+            None => Ok(()),
+            Some(Error::GpuOutOfMemory { .. }) => Err(Error::GpuOutOfMemory {
+                context: doing.into(),
+            }),
+            Some(Error::Gpu { detail, .. }) => Err(Error::Gpu {
+                context: doing.into(),
+                detail,
+            }),
+            Some(other) => Err(other),
+        }
+    }
+}

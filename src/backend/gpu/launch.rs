@@ -1,0 +1,360 @@
+//! Recording kernels: the shader sources, the pipeline cache (each pipeline built once), the
+//! command encoder that collects dispatches until a submit, and transfers to and from the host.
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::{Arc, Mutex, mpsc};
+
+use super::buffers::BufferKind;
+use super::{Gpu, GpuTensor};
+use crate::{Error, Result};
+
+/// A WGSL file of `shaders/`, with the shared prelude prepended.
+#[derive(Debug)]
+pub struct Shader {
+    /// File stem, e.g. `conv1d`.
+    pub name: &'static str,
+    /// Full WGSL source.
+    pub source: &'static str,
+}
+
+macro_rules! shader {
+    ($name:literal) => {
+        Shader {
+            name: $name,
+            source: concat!(
+                include_str!("../../../shaders/common.wgsl"),
+                include_str!(concat!("../../../shaders/", $name, ".wgsl"))
+            ),
+        }
+    };
+}
+
+pub(crate) static CONV1D: Shader = shader!("conv1d");
+pub(crate) static MAXPOOL: Shader = shader!("maxpool");
+pub(crate) static SEPARABLE: Shader = shader!("separable");
+pub(crate) static DENSE: Shader = shader!("dense");
+pub(crate) static ELEMENTWISE: Shader = shader!("elementwise");
+pub(crate) static LOSS: Shader = shader!("loss");
+pub(crate) static REDUCE: Shader = shader!("reduce");
+pub(crate) static OPTIM: Shader = shader!("optim");
+pub(crate) static SHARING: Shader = shader!("sharing");
+
+/// Every kernel file, for validation in tests.
+pub fn shaders() -> [&'static Shader; 9] {
+    [
+        &CONV1D,
+        &MAXPOOL,
+        &SEPARABLE,
+        &DENSE,
+        &ELEMENTWISE,
+        &LOSS,
+        &REDUCE,
+        &OPTIM,
+        &SHARING,
+    ]
+}
+
+/// Invocations per workgroup of the one-dimensional kernels (`WG` in common.wgsl).
+const WORKGROUP: u32 = 64;
+/// Most workgroups along one dispatch dimension.
+const MAX_GROUPS_PER_DIM: u32 = 65_535;
+/// Size of every kernel's parameter block in 32-bit words: each shader's parameter struct
+/// fits, and unused words are zero.
+const PARAM_WORDS: usize = 16;
+/// Dispatches recorded before the encoder is submitted on its own, so that retired buffers
+/// come back to the pool during long chains of work.
+const SUBMIT_EVERY: usize = 256;
+
+/// One entry point of one shader file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kernel {
+    pub shader: &'static Shader,
+    pub entry: &'static str,
+}
+
+/// How many invocations a launch needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Grid {
+    /// One invocation per index `0..n` (workgroups of [`WORKGROUP`]).
+    Threads(usize),
+    /// A single workgroup (the reductions).
+    OneGroup,
+}
+
+struct CachedPipeline {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+/// Pipelines, shader modules and the open encoder.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<CachedPipeline>>>,
+    pending: Mutex<Pending>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Workgroup counts for `threads` invocations, split over x and y past 65,535 groups.
+fn workgroups(threads: usize) -> Result<[u32; 3]> {
+    let groups = threads.div_ceil(WORKGROUP as usize);
+    let x = groups.min(MAX_GROUPS_PER_DIM as usize);
+    let y = groups.div_ceil(x.max(1));
+    if y > MAX_GROUPS_PER_DIM as usize {
+        return Err(Error::TooLarge {
+            bytes: threads as u64 * 4,
+            detail: format!("{threads} invocations exceed one dispatch"),
+        });
+    }
+    Ok([x as u32, y as u32, 1])
+}
+
+/// The open encoder and how many dispatches it holds.
+type Pending = Option<(wgpu::CommandEncoder, usize)>;
+
+impl Gpu {
+    /// The open encoder, created if none is open.
+    fn open_encoder<'p>(&self, pending: &'p mut Pending) -> &'p mut (wgpu::CommandEncoder, usize) {
+        pending.get_or_insert_with(|| {
+            let encoder = self
+                .ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            (encoder, 0)
+        })
+    }
+
+    fn pipeline(&self, kernel: Kernel) -> Result<Arc<CachedPipeline>> {
+        let key = (kernel.shader.name, kernel.entry);
+        if let Some(p) = lock(&self.recorder.pipelines).get(&key) {
+            return Ok(p.clone());
+        }
+        let device = &self.ctx.device;
+        let mut modules = lock(&self.recorder.modules);
+        let module = modules.entry(kernel.shader.name).or_insert_with(|| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.shader.name),
+                source: wgpu::ShaderSource::Wgsl(kernel.shader.source.into()),
+            })
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.entry),
+            layout: None,
+            module,
+            entry_point: Some(kernel.entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        drop(modules);
+        self.ctx.check(&format!(
+            "compiling kernel {}::{}",
+            kernel.shader.name, kernel.entry
+        ))?;
+        let layout = pipeline.get_bind_group_layout(0);
+        let cached = Arc::new(CachedPipeline { pipeline, layout });
+        lock(&self.recorder.pipelines).insert(key, cached.clone());
+        Ok(cached)
+    }
+
+    /// Records one dispatch of `kernel` with `params` at binding 0 and `tensors` at bindings
+    /// 1, 2, ... in order.
+    pub(crate) fn launch(
+        &self,
+        kernel: Kernel,
+        params: &[u32],
+        tensors: &[&GpuTensor],
+        grid: Grid,
+    ) -> Result<()> {
+        let groups = match grid {
+            Grid::Threads(0) => return Ok(()),
+            Grid::Threads(n) => workgroups(n)?,
+            Grid::OneGroup => [1, 1, 1],
+        };
+        let cached = self.pipeline(kernel)?;
+        assert!(
+            params.len() <= PARAM_WORDS,
+            "kernel {} takes at most {PARAM_WORDS} parameter words",
+            kernel.entry
+        );
+        let mut words = params.to_vec();
+        words.resize(PARAM_WORDS, 0);
+        let uniform = self.pool.take(BufferKind::Uniform, words.len() as u64 * 4);
+        self.ctx
+            .queue
+            .write_buffer(uniform.buffer(), 0, bytemuck::cast_slice(&words));
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: uniform.buffer(),
+                offset: 0,
+                size: NonZeroU64::new(words.len() as u64 * 4),
+            }),
+        }];
+        for (i, t) in tensors.iter().enumerate() {
+            let bytes = t.byte_len().max(4);
+            if bytes > self.ctx.limits.max_storage_buffer_binding_size as u64 {
+                return Err(Error::TooLarge {
+                    bytes,
+                    detail: format!(
+                        "a binding is limited to {} bytes on this device",
+                        self.ctx.limits.max_storage_buffer_binding_size
+                    ),
+                });
+            }
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: t.buffer(),
+                    offset: 0,
+                    size: NonZeroU64::new(bytes),
+                }),
+            });
+        }
+        let bind_group = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &cached.layout,
+                entries: &entries,
+            });
+        let due = {
+            let mut pending = lock(&self.recorder.pending);
+            let (encoder, count) = self.open_encoder(&mut pending);
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(kernel.entry),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&cached.pipeline);
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+            }
+            *count += 1;
+            *count >= SUBMIT_EVERY
+        };
+        if due {
+            self.submit()?;
+        }
+        Ok(())
+    }
+
+    /// Records a copy of `src` into `dst` (equal sizes) in the open encoder.
+    pub(crate) fn record_copy(&self, src: &GpuTensor, dst: &GpuTensor) {
+        let mut pending = lock(&self.recorder.pending);
+        let (encoder, _) = self.open_encoder(&mut pending);
+        encoder.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.byte_len());
+    }
+
+    /// Submits everything recorded so far (without waiting for it) and returns the buffers
+    /// retired meanwhile to the pool.
+    ///
+    /// The encoder stays locked until the retired buffers are recycled: a buffer retired by
+    /// another thread's newer, unsubmitted commands must not be recycled by this submit.
+    pub(crate) fn submit(&self) -> Result<()> {
+        {
+            let mut pending = lock(&self.recorder.pending);
+            if let Some((encoder, _)) = pending.take() {
+                self.ctx.queue.submit([encoder.finish()]);
+            }
+            self.pool.recycle_retired();
+        }
+        self.ctx.check("running GPU kernels")
+    }
+
+    /// Submits pending work and waits for the device to finish it.
+    pub fn synchronize(&self) -> Result<()> {
+        self.submit()?;
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu {
+                context: "waiting for the GPU".into(),
+                detail: e.to_string(),
+            })?;
+        self.ctx.check("waiting for the GPU")
+    }
+
+    /// A new tensor of `shape` with unspecified contents.
+    pub(crate) fn alloc(&self, shape: &[usize]) -> Result<GpuTensor> {
+        let bytes = shape.iter().product::<usize>() as u64 * 4;
+        if bytes > self.ctx.limits.max_buffer_size {
+            return Err(Error::TooLarge {
+                bytes,
+                detail: format!(
+                    "a buffer is limited to {} bytes on this device",
+                    self.ctx.limits.max_buffer_size
+                ),
+            });
+        }
+        let buffer = self.pool.take(BufferKind::Storage, bytes);
+        Ok(GpuTensor::new(shape, buffer))
+    }
+
+    /// Uploads host data into a new tensor.
+    pub(crate) fn write_new(&self, data: &[f32], shape: &[usize]) -> Result<GpuTensor> {
+        let t = self.alloc(shape)?;
+        if !data.is_empty() {
+            self.ctx
+                .queue
+                .write_buffer(t.buffer(), 0, bytemuck::cast_slice(data));
+        }
+        self.ctx.check("uploading a tensor")?;
+        Ok(t)
+    }
+
+    /// Copies a tensor to the host, submitting and waiting for pending work first.
+    pub(crate) fn read(&self, t: &GpuTensor) -> Result<Vec<f32>> {
+        let bytes = t.byte_len();
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.pool.take(BufferKind::Readback, bytes);
+        {
+            let mut pending = lock(&self.recorder.pending);
+            let (encoder, _) = self.open_encoder(&mut pending);
+            encoder.copy_buffer_to_buffer(t.buffer(), 0, staging.buffer(), 0, bytes);
+        }
+        self.submit()?;
+        let slice = staging.buffer().slice(0..bytes);
+        let (sender, receiver) = mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            // The receiver waits below; a failed send only means it gave up.
+            let _ = sender.send(r);
+        });
+        self.synchronize()?;
+        receiver
+            .recv()
+            .map_err(|_| Error::DeviceLost("the readback was dropped".into()))?
+            .map_err(|e| Error::Gpu {
+                context: "reading a tensor back".into(),
+                detail: e.to_string(),
+            })?;
+        let data = {
+            let view = slice.get_mapped_range().map_err(|e| Error::Gpu {
+                context: "reading a tensor back".into(),
+                detail: e.to_string(),
+            })?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.buffer().unmap();
+        Ok(data)
+    }
+}
+
+/// Sizes as the u32 words kernels take, or an error if one does not fit.
+pub(crate) fn words(values: &[usize]) -> Result<Vec<u32>> {
+    values
+        .iter()
+        .map(|&v| {
+            u32::try_from(v).map_err(|_| Error::TooLarge {
+                bytes: v as u64 * 4,
+                detail: format!("size {v} does not fit the kernels' 32-bit indices"),
+            })
+        })
+        .collect()
+}

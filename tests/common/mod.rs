@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sepfc::backend::Backend;
+use sepfc::backend::gpu::Gpu;
+
+/// The GPU every test of a binary shares, opened once; the adapter is printed then.
+///
+/// Without an adapter, the test fails when `CI` is set (CI installs lavapipe, so a missing
+/// adapter there is a broken setup, not a reason to skip); elsewhere it returns `None` and the
+/// caller prints that it skipped.
+pub fn gpu() -> Option<&'static Gpu> {
+    static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+    GPU.get_or_init(|| match Gpu::new() {
+        Ok(gpu) => {
+            eprintln!("GPU tests run on: {}", gpu.describe());
+            Some(gpu)
+        }
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but no GPU adapter could be opened: {e}")
+        }
+        Err(e) => {
+            eprintln!("no GPU adapter, GPU tests skipped (set CI=1 to make this fail): {e}");
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// A seeded generator, so that failures reproduce.
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// `n` values uniform in `[-1, 1)`.
+pub fn uniform(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}
+
+/// Asserts `|a - b| <= max(rtol * max(|a|, |b|), atol)` elementwise, naming the first
+/// offending index.
+pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32, atol: f32) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{what}: lengths {} and {} differ",
+        actual.len(),
+        expected.len()
+    );
+    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        let bound = (rtol * a.abs().max(e.abs())).max(atol);
+        assert!(
+            (a - e).abs() <= bound && a.is_finite() == e.is_finite(),
+            "{what}: index {i}: got {a}, expected {e} (|diff| {} > {bound})",
+            (a - e).abs()
+        );
+    }
+}

@@ -1,0 +1,508 @@
+//! Every GPU op, forward and backward, against the CPU reference on random inputs, including
+//! awkward shapes: batch 1, length 1 where valid, odd lengths, channel counts that are not a
+//! multiple of 4 or of the workgroup size.
+
+mod common;
+
+use common::{assert_close, gpu, rng, uniform};
+use sepfc::backend::cpu::Cpu;
+use sepfc::backend::gpu::Gpu;
+use sepfc::backend::{AdamStep, Backend, Conv1dSpec, PoolSpec, Reduction};
+
+const RTOL: f32 = 1e-4;
+const ATOL: f32 = 1e-5;
+
+/// The same host data on both backends.
+struct Pair {
+    cpu: sepfc::backend::cpu::CpuTensor,
+    gpu: sepfc::backend::gpu::GpuTensor,
+}
+
+fn pair(g: &Gpu, data: &[f32], shape: &[usize]) -> Pair {
+    Pair {
+        cpu: Cpu.upload(data, shape).unwrap(),
+        gpu: g.upload(data, shape).unwrap(),
+    }
+}
+
+fn random_pair(g: &Gpu, seed: u64, shape: &[usize]) -> Pair {
+    let n = shape.iter().product();
+    pair(g, &uniform(&mut rng(seed), n), shape)
+}
+
+fn check(
+    what: &str,
+    g: &Gpu,
+    gpu_t: &sepfc::backend::gpu::GpuTensor,
+    cpu_t: &sepfc::backend::cpu::CpuTensor,
+) {
+    use sepfc::backend::Tensor;
+    assert_eq!(gpu_t.shape(), cpu_t.shape(), "{what}: shapes differ");
+    assert_close(what, &g.download(gpu_t).unwrap(), cpu_t.data(), RTOL, ATOL);
+}
+
+macro_rules! skip_without_gpu {
+    () => {
+        match gpu() {
+            Some(g) => g,
+            None => return,
+        }
+    };
+}
+
+fn conv_case(
+    g: &Gpu,
+    seed: u64,
+    n: usize,
+    c: usize,
+    l: usize,
+    f: usize,
+    k: usize,
+    spec: Conv1dSpec,
+) {
+    let what = format!("conv1d n={n} c={c} l={l} f={f} k={k} {spec:?}");
+    let x = random_pair(g, seed, &[n, c, l]);
+    let w = random_pair(g, seed + 1, &[f, c, k]);
+    let b = random_pair(g, seed + 2, &[f]);
+    let y_cpu = Cpu.conv1d(&x.cpu, &w.cpu, &b.cpu, spec).unwrap();
+    let y_gpu = g.conv1d(&x.gpu, &w.gpu, &b.gpu, spec).unwrap();
+    check(&format!("{what} forward"), g, &y_gpu, &y_cpu);
+    let dy = random_pair(g, seed + 3, sepfc::backend::Tensor::shape(&y_cpu));
+    let gc = Cpu
+        .conv1d_backward(&x.cpu, &w.cpu, &dy.cpu, spec, true)
+        .unwrap();
+    let gg = g
+        .conv1d_backward(&x.gpu, &w.gpu, &dy.gpu, spec, true)
+        .unwrap();
+    check(
+        &format!("{what} dx"),
+        g,
+        gg.dx.as_ref().unwrap(),
+        gc.dx.as_ref().unwrap(),
+    );
+    check(&format!("{what} dw"), g, &gg.dw, &gc.dw);
+    check(&format!("{what} db"), g, &gg.db, &gc.db);
+}
+
+#[test]
+fn conv1d_matches_cpu() {
+    let g = skip_without_gpu!();
+    conv_case(g, 1, 2, 4, 20, 6, 5, Conv1dSpec::valid(1));
+    conv_case(g, 10, 1, 3, 7, 5, 7, Conv1dSpec::valid(1)); // batch 1, output length 1
+    conv_case(g, 20, 3, 5, 33, 7, 4, Conv1dSpec::same(4, 1)); // even kernel, odd length
+    conv_case(g, 30, 2, 4, 17, 3, 3, Conv1dSpec::same(3, 2)); // dilation
+    conv_case(g, 40, 2, 66, 9, 67, 3, Conv1dSpec::valid(2)); // channels past the workgroup
+    conv_case(g, 50, 1, 1, 1, 1, 1, Conv1dSpec::valid(1)); // everything 1
+}
+
+#[test]
+fn conv1d_without_input_gradient_gives_none() {
+    let g = skip_without_gpu!();
+    let x = random_pair(g, 1, &[1, 4, 10]);
+    let w = random_pair(g, 2, &[2, 4, 3]);
+    let dy = random_pair(g, 3, &[1, 2, 8]);
+    let grads = g
+        .conv1d_backward(&x.gpu, &w.gpu, &dy.gpu, Conv1dSpec::valid(1), false)
+        .unwrap();
+    assert!(grads.dx.is_none());
+    let reference = Cpu
+        .conv1d_backward(&x.cpu, &w.cpu, &dy.cpu, Conv1dSpec::valid(1), false)
+        .unwrap();
+    check("dw without dx", g, &grads.dw, &reference.dw);
+}
+
+#[test]
+fn rc_expand_and_fold_match_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, shape) in [
+        (1, vec![3, 4, 5]),
+        (2, vec![1, 1, 1]),
+        (3, vec![5]),
+        (4, vec![2, 7, 2]),
+    ] {
+        let w = random_pair(g, seed, &shape);
+        check(
+            &format!("rc_expand {shape:?}"),
+            g,
+            &g.rc_expand(&w.gpu).unwrap(),
+            &Cpu.rc_expand(&w.cpu).unwrap(),
+        );
+        let mut doubled = shape.clone();
+        doubled[0] *= 2;
+        let gr = random_pair(g, seed + 100, &doubled);
+        check(
+            &format!("rc_fold {doubled:?}"),
+            g,
+            &g.rc_fold(&gr.gpu).unwrap(),
+            &Cpu.rc_fold(&gr.cpu).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn mirror_expand_and_fold_match_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, rows, n) in [
+        (1u64, 3usize, 7usize),
+        (2, 2, 8),
+        (3, 1, 1),
+        (4, 5, 2),
+        (5, 67, 13),
+    ] {
+        let v = random_pair(g, seed, &[rows, n.div_ceil(2)]);
+        check(
+            &format!("mirror_expand {rows}x{n}"),
+            g,
+            &g.mirror_expand(&v.gpu, n).unwrap(),
+            &Cpu.mirror_expand(&v.cpu, n).unwrap(),
+        );
+        let gr = random_pair(g, seed + 100, &[rows, n]);
+        check(
+            &format!("mirror_fold {rows}x{n}"),
+            g,
+            &g.mirror_fold(&gr.gpu).unwrap(),
+            &Cpu.mirror_fold(&gr.cpu).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn maxpool_matches_cpu() {
+    let g = skip_without_gpu!();
+    let cases = [
+        (1, [2, 3, 20], PoolSpec { size: 4, stride: 4 }),
+        (2, [1, 5, 23], PoolSpec { size: 4, stride: 4 }), // leftover positions
+        (3, [2, 3, 19], PoolSpec { size: 5, stride: 2 }), // overlapping windows
+        (4, [1, 1, 1], PoolSpec { size: 1, stride: 1 }),
+        (5, [3, 7, 9], PoolSpec { size: 9, stride: 3 }), // one window
+    ];
+    for (seed, shape, spec) in cases {
+        let what = format!("maxpool {shape:?} {spec:?}");
+        let x = random_pair(g, seed, &shape);
+        let y_cpu = Cpu.maxpool1d(&x.cpu, spec).unwrap();
+        check(
+            &format!("{what} forward"),
+            g,
+            &g.maxpool1d(&x.gpu, spec).unwrap(),
+            &y_cpu,
+        );
+        let dy = random_pair(g, seed + 10, sepfc::backend::Tensor::shape(&y_cpu));
+        check(
+            &format!("{what} backward"),
+            g,
+            &g.maxpool1d_backward(&x.gpu, &dy.gpu, spec).unwrap(),
+            &Cpu.maxpool1d_backward(&x.cpu, &dy.cpu, spec).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn maxpool_ties_route_to_the_first_maximum_on_both() {
+    let g = skip_without_gpu!();
+    // after a ReLU whole windows are 0: the gradient must land on the first position
+    let x = pair(g, &[0.0, 0.0, 0.0, 1.0, 1.0, 0.5], &[1, 1, 6]);
+    let dy = pair(g, &[2.0, 3.0], &[1, 1, 2]);
+    let spec = PoolSpec { size: 3, stride: 3 };
+    let dx = g
+        .download(&g.maxpool1d_backward(&x.gpu, &dy.gpu, spec).unwrap())
+        .unwrap();
+    assert_eq!(dx, vec![2.0, 0.0, 0.0, 3.0, 0.0, 0.0]);
+    check(
+        "ties",
+        g,
+        &g.maxpool1d_backward(&x.gpu, &dy.gpu, spec).unwrap(),
+        &Cpu.maxpool1d_backward(&x.cpu, &dy.cpu, spec).unwrap(),
+    );
+}
+
+#[test]
+fn separable_matches_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, n, c, l, u) in [
+        (1, 2, 4, 9, 3),
+        (2, 1, 3, 1, 1),
+        (3, 3, 32, 45, 5),
+        (4, 2, 66, 7, 65),
+    ] {
+        let what = format!("separable n={n} c={c} l={l} u={u}");
+        let x = random_pair(g, seed, &[n, c, l]);
+        let pos = random_pair(g, seed + 1, &[u, l]);
+        let chan = random_pair(g, seed + 2, &[u, c]);
+        let y_cpu = Cpu.separable(&x.cpu, &pos.cpu, &chan.cpu).unwrap();
+        check(
+            &format!("{what} forward"),
+            g,
+            &g.separable(&x.gpu, &pos.gpu, &chan.gpu).unwrap(),
+            &y_cpu,
+        );
+        let dy = random_pair(g, seed + 3, &[n, u]);
+        let gc = Cpu
+            .separable_backward(&x.cpu, &pos.cpu, &chan.cpu, &dy.cpu, true)
+            .unwrap();
+        let gg = g
+            .separable_backward(&x.gpu, &pos.gpu, &chan.gpu, &dy.gpu, true)
+            .unwrap();
+        check(
+            &format!("{what} dx"),
+            g,
+            gg.dx.as_ref().unwrap(),
+            gc.dx.as_ref().unwrap(),
+        );
+        check(&format!("{what} dpos"), g, &gg.dpos, &gc.dpos);
+        check(&format!("{what} dchan"), g, &gg.dchan, &gc.dchan);
+    }
+}
+
+#[test]
+fn dense_matches_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, n, i, o) in [(1, 4, 10, 3), (2, 1, 1, 1), (3, 3, 130, 67), (4, 65, 7, 2)] {
+        let what = format!("dense n={n} i={i} o={o}");
+        let x = random_pair(g, seed, &[n, i]);
+        let w = random_pair(g, seed + 1, &[o, i]);
+        let b = random_pair(g, seed + 2, &[o]);
+        check(
+            &format!("{what} forward"),
+            g,
+            &g.dense(&x.gpu, &w.gpu, &b.gpu).unwrap(),
+            &Cpu.dense(&x.cpu, &w.cpu, &b.cpu).unwrap(),
+        );
+        let dy = random_pair(g, seed + 3, &[n, o]);
+        let gc = Cpu.dense_backward(&x.cpu, &w.cpu, &dy.cpu, true).unwrap();
+        let gg = g.dense_backward(&x.gpu, &w.gpu, &dy.gpu, true).unwrap();
+        check(
+            &format!("{what} dx"),
+            g,
+            gg.dx.as_ref().unwrap(),
+            gc.dx.as_ref().unwrap(),
+        );
+        check(&format!("{what} dw"), g, &gg.dw, &gc.dw);
+        check(&format!("{what} db"), g, &gg.db, &gc.db);
+    }
+}
+
+#[test]
+fn elementwise_ops_match_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, shape) in [(1, vec![3, 5, 7]), (2, vec![1]), (3, vec![2, 65])] {
+        let x = random_pair(g, seed, &shape);
+        let y = random_pair(g, seed + 1, &shape);
+        let what = |op: &str| format!("{op} {shape:?}");
+        check(
+            &what("add"),
+            g,
+            &g.add(&x.gpu, &y.gpu).unwrap(),
+            &Cpu.add(&x.cpu, &y.cpu).unwrap(),
+        );
+        check(
+            &what("scale"),
+            g,
+            &g.scale(&x.gpu, -2.5).unwrap(),
+            &Cpu.scale(&x.cpu, -2.5).unwrap(),
+        );
+        check(
+            &what("relu"),
+            g,
+            &g.relu(&x.gpu).unwrap(),
+            &Cpu.relu(&x.cpu).unwrap(),
+        );
+        check(
+            &what("relu_backward"),
+            g,
+            &g.relu_backward(&x.gpu, &y.gpu).unwrap(),
+            &Cpu.relu_backward(&x.cpu, &y.cpu).unwrap(),
+        );
+        check(
+            &what("sigmoid"),
+            g,
+            &g.sigmoid(&x.gpu).unwrap(),
+            &Cpu.sigmoid(&x.cpu).unwrap(),
+        );
+        check(
+            &what("sigmoid_backward"),
+            g,
+            &g.sigmoid_backward(&x.gpu, &y.gpu).unwrap(),
+            &Cpu.sigmoid_backward(&x.cpu, &y.cpu).unwrap(),
+        );
+        check(
+            &what("dropout"),
+            g,
+            &g.dropout(&x.gpu, 0.3, 7).unwrap(),
+            &Cpu.dropout(&x.cpu, 0.3, 7).unwrap(),
+        );
+        check(
+            &what("dropout_backward"),
+            g,
+            &g.dropout_backward(&y.gpu, 0.3, 7).unwrap(),
+            &Cpu.dropout_backward(&y.cpu, 0.3, 7).unwrap(),
+        );
+        check(
+            &what("full"),
+            g,
+            &g.full(&shape, 0.25).unwrap(),
+            &Cpu.full(&shape, 0.25).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn bce_with_logits_matches_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, n, t) in [(1, 4, 3), (2, 1, 1), (3, 130, 3), (4, 33, 17)] {
+        let what = format!("bce n={n} t={t}");
+        let mut r = rng(seed);
+        let logits: Vec<f32> = uniform(&mut r, n * t).iter().map(|v| v * 6.0).collect();
+        let targets: Vec<f32> = uniform(&mut r, n * t)
+            .iter()
+            .map(|v| if *v > 0.0 { 1.0 } else { 0.0 })
+            .collect();
+        let mask: Vec<f32> = (0..n * t)
+            .map(|i| if i % 5 == 3 { 0.0 } else { 1.0 })
+            .collect();
+        let z = pair(g, &logits, &[n, t]);
+        let tt = pair(g, &targets, &[n, t]);
+        let m = pair(g, &mask, &[n, t]);
+        check(
+            &format!("{what} loss"),
+            g,
+            &g.bce_with_logits(&z.gpu, &tt.gpu, &m.gpu).unwrap(),
+            &Cpu.bce_with_logits(&z.cpu, &tt.cpu, &m.cpu).unwrap(),
+        );
+        let dl = pair(g, &[0.7], &[1]);
+        check(
+            &format!("{what} dlogits"),
+            g,
+            &g.bce_with_logits_backward(&z.gpu, &tt.gpu, &m.gpu, &dl.gpu)
+                .unwrap(),
+            &Cpu.bce_with_logits_backward(&z.cpu, &tt.cpu, &m.cpu, &dl.cpu)
+                .unwrap(),
+        );
+    }
+}
+
+#[test]
+fn regularizer_reductions_match_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, rows, s) in [(1, 3, 9), (2, 1, 3), (3, 67, 50)] {
+        let x = random_pair(g, seed, &[rows, s]);
+        for order in [1, 2] {
+            let what = format!("diff order {order} {rows}x{s}");
+            check(
+                &what,
+                g,
+                &g.diff(&x.gpu, order).unwrap(),
+                &Cpu.diff(&x.cpu, order).unwrap(),
+            );
+            let dy = random_pair(g, seed + 10, &[rows, s - order]);
+            check(
+                &format!("{what} backward"),
+                g,
+                &g.diff_backward(&dy.gpu, order).unwrap(),
+                &Cpu.diff_backward(&dy.cpu, order).unwrap(),
+            );
+        }
+        let dy = pair(g, &[1.5], &[1]);
+        for kind in [Reduction::Plain, Reduction::Abs, Reduction::Square] {
+            let what = format!("mean {kind:?} {rows}x{s}");
+            check(
+                &what,
+                g,
+                &g.mean(&x.gpu, kind).unwrap(),
+                &Cpu.mean(&x.cpu, kind).unwrap(),
+            );
+            check(
+                &format!("{what} backward"),
+                g,
+                &g.mean_backward(&x.gpu, &dy.gpu, kind).unwrap(),
+                &Cpu.mean_backward(&x.cpu, &dy.cpu, kind).unwrap(),
+            );
+        }
+    }
+}
+
+#[test]
+fn curvature_constraint_matches_cpu() {
+    let g = skip_without_gpu!();
+    for (seed, rows, s, max) in [
+        (1, 4, 12, 0.05),
+        (2, 1, 3, 0.0),
+        (3, 65, 7, 0.3),
+        (4, 2, 2, 0.1),
+    ] {
+        let p = random_pair(g, seed, &[rows, s]);
+        let (mut on_gpu, mut on_cpu) = (p.gpu.clone(), p.cpu.clone());
+        g.curvature_constraint(&mut on_gpu, max).unwrap();
+        Cpu.curvature_constraint(&mut on_cpu, max).unwrap();
+        check(
+            &format!("curvature {rows}x{s} max {max}"),
+            g,
+            &on_gpu,
+            &on_cpu,
+        );
+        // the original handle still holds the unconstrained values
+        assert_close(
+            "original kept",
+            &g.download(&p.gpu).unwrap(),
+            p.cpu.data(),
+            0.0,
+            0.0,
+        );
+    }
+}
+
+#[test]
+fn sgd_and_adam_steps_match_cpu() {
+    let g = skip_without_gpu!();
+    let shape = [5, 13];
+    let p = random_pair(g, 1, &shape);
+    let (mut sgd_gpu, mut sgd_cpu) = (p.gpu.clone(), p.cpu.clone());
+    let (mut adam_gpu, mut adam_cpu) = (p.gpu.clone(), p.cpu.clone());
+    let zeros = pair(g, &[0.0; 65], &shape);
+    let (mut m_gpu, mut v_gpu) = (zeros.gpu.clone(), zeros.gpu.clone());
+    let (mut m_cpu, mut v_cpu) = (zeros.cpu.clone(), zeros.cpu.clone());
+    for step in 1..=10u32 {
+        let grad = random_pair(g, 100 + step as u64, &shape);
+        g.sgd_step(&mut sgd_gpu, &grad.gpu, 0.05).unwrap();
+        Cpu.sgd_step(&mut sgd_cpu, &grad.cpu, 0.05).unwrap();
+        let hyper = AdamStep {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            step,
+        };
+        g.adam_step(&mut adam_gpu, &grad.gpu, &mut m_gpu, &mut v_gpu, hyper)
+            .unwrap();
+        Cpu.adam_step(&mut adam_cpu, &grad.cpu, &mut m_cpu, &mut v_cpu, hyper)
+            .unwrap();
+    }
+    check("sgd after 10 steps", g, &sgd_gpu, &sgd_cpu);
+    check("adam after 10 steps", g, &adam_gpu, &adam_cpu);
+    check("adam m", g, &m_gpu, &m_cpu);
+    check("adam v", g, &v_gpu, &v_cpu);
+    // copy-on-write: the handle the steps started from is unchanged
+    assert_close(
+        "start value kept",
+        &g.download(&p.gpu).unwrap(),
+        p.cpu.data(),
+        0.0,
+        0.0,
+    );
+}
+
+#[test]
+fn shape_errors_are_errors_on_the_gpu() {
+    let g = skip_without_gpu!();
+    let x = random_pair(g, 1, &[1, 4, 10]);
+    let w = random_pair(g, 2, &[2, 3, 3]);
+    let b = random_pair(g, 3, &[2]);
+    assert!(matches!(
+        g.conv1d(&x.gpu, &w.gpu, &b.gpu, Conv1dSpec::valid(1)),
+        Err(sepfc::Error::Shape { .. })
+    ));
+    assert!(matches!(
+        g.add(&x.gpu, &w.gpu),
+        Err(sepfc::Error::Shape { .. })
+    ));
+}
