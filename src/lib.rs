@@ -7,3 +7,5 @@ mod error;
 pub mod optim;
 
 pub use error::{Error, Result};
+pub mod demo;
+pub mod metrics;

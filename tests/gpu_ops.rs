@@ -506,3 +506,29 @@ fn shape_errors_are_errors_on_the_gpu() {
         Err(sepfc::Error::Shape { .. })
     ));
 }
+
+/// Re-runs one GPU test of this binary with `CI` set and an adapter name that matches
+/// nothing: it must fail rather than skip.
+#[test]
+fn with_ci_set_a_missing_adapter_fails_the_tests() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "shape_errors_are_errors_on_the_gpu",
+            "--nocapture",
+        ])
+        .env("CI", "1")
+        .env("WGPU_ADAPTER_NAME", "no-such-adapter-anywhere")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "the test passed without an adapter:\n{text}"
+    );
+    assert!(
+        text.contains("no GPU adapter available") && text.contains("no-such-adapter-anywhere"),
+        "the failure does not say why:\n{text}"
+    );
+}

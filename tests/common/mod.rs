@@ -52,10 +52,10 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32, ato
         expected.len()
     );
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        let bound = (rtol * a.abs().max(e.abs())).max(atol);
+        // approx's relative_eq is exactly |a - e| <= max(rtol * max(|a|, |e|), atol)
         assert!(
-            (a - e).abs() <= bound && a.is_finite() == e.is_finite(),
-            "{what}: index {i}: got {a}, expected {e} (|diff| {} > {bound})",
+            approx::relative_eq!(a, e, epsilon = atol, max_relative = rtol),
+            "{what}: index {i}: got {a}, expected {e} (|diff| {}, rtol {rtol}, atol {atol})",
             (a - e).abs()
         );
     }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
 use super::buffers::BufferKind;
 use super::{Gpu, GpuTensor};
@@ -321,14 +321,13 @@ impl Gpu {
         }
         self.submit()?;
         let slice = staging.buffer().slice(0..bytes);
-        let (sender, receiver) = mpsc::channel();
+        let (sender, receiver) = futures::channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             // The receiver waits below; a failed send only means it gave up.
             let _ = sender.send(r);
         });
         self.synchronize()?;
-        receiver
-            .recv()
+        pollster::block_on(receiver)
             .map_err(|_| Error::DeviceLost("the readback was dropped".into()))?
             .map_err(|e| Error::Gpu {
                 context: "reading a tensor back".into(),
