@@ -11,6 +11,8 @@ struct ConvParams {
     l_out: u32,
     pad_left: u32,
     dilation: u32,
+    // 1: add to the gradient already in the output (a later batch chunk)
+    accumulate: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
@@ -100,6 +102,9 @@ fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
             }
         }
     }
+    if p.accumulate != 0u {
+        acc += bw_dw[i];
+    }
     bw_dw[i] = acc;
 }
 
@@ -119,6 +124,9 @@ fn backward_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         for (var lo = 0u; lo < p.l_out; lo++) {
             acc += bb_dy[dy_row + lo];
         }
+    }
+    if p.accumulate != 0u {
+        acc += bb_db[f];
     }
     bb_db[f] = acc;
 }

@@ -5,6 +5,8 @@ struct DenseParams {
     n: u32,
     i: u32,
     o: u32,
+    // 1: add to the gradient already in the output (a later batch chunk)
+    accumulate: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: DenseParams;
@@ -66,6 +68,9 @@ fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     for (var n = 0u; n < p.n; n++) {
         acc += bw_dy[n * p.o + o] * bw_x[n * p.i + i];
     }
+    if p.accumulate != 0u {
+        acc += bw_dw[t];
+    }
     bw_dw[t] = acc;
 }
 
@@ -82,6 +87,9 @@ fn backward_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     var acc = 0.0;
     for (var n = 0u; n < p.n; n++) {
         acc += bb_dy[n * p.o + o];
+    }
+    if p.accumulate != 0u {
+        acc += bb_db[o];
     }
     bb_db[o] = acc;
 }

@@ -6,7 +6,8 @@ struct EltParams {
     seed: u32,
     // fill value, scale factor or dropout rate
     a: f32,
-    _pad: u32,
+    // index of the first element in the whole tensor (dropout masks depend on it)
+    base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: EltParams;
@@ -64,7 +65,7 @@ fn hash_u32(x: u32) -> u32 {
 fn dropout(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
     if i < p.len {
-        let draw = f32(hash_u32(i ^ hash_u32(p.seed)) >> 8u) * (1.0 / 16777216.0);
+        let draw = f32(hash_u32((p.base + i) ^ hash_u32(p.seed)) >> 8u) * (1.0 / 16777216.0);
         if draw >= p.a {
             un_out[i] = un_x[i] / (1.0 - p.a);
         } else {

@@ -8,6 +8,8 @@ struct SepParams {
     c: u32,
     l: u32,
     u: u32,
+    // 1: add to the gradient already in the output (a later batch chunk)
+    accumulate: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: SepParams;
@@ -58,6 +60,9 @@ fn backward_pos(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         }
         acc += bp_dy[n * p.u + u] * z;
     }
+    if p.accumulate != 0u {
+        acc += bp_dpos[i];
+    }
     bp_dpos[i] = acc;
 }
 
@@ -83,6 +88,9 @@ fn backward_chan(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             s += bc_pos[u * p.l + l] * bc_x[x_row + l];
         }
         acc += bc_dy[n * p.u + u] * s;
+    }
+    if p.accumulate != 0u {
+        acc += bc_dchan[i];
     }
     bc_dchan[i] = acc;
 }

@@ -532,3 +532,173 @@ fn with_ci_set_a_missing_adapter_fails_the_tests() {
         "the failure does not say why:\n{text}"
     );
 }
+
+/// A second GPU handle that binds at most 16 KiB of a tensor at once, so that ops on the
+/// small tensors below run in several chunks, as they would past the 128 MiB binding limit.
+fn chunked_gpu() -> Option<&'static Gpu> {
+    static GPU: std::sync::OnceLock<Option<Gpu>> = std::sync::OnceLock::new();
+    gpu()?;
+    GPU.get_or_init(|| {
+        Some(
+            Gpu::with_options(sepfc::backend::gpu::GpuOptions {
+                max_binding_bytes: Some(16 * 1024),
+            })
+            .unwrap(),
+        )
+    })
+    .as_ref()
+}
+
+#[test]
+fn ops_on_tensors_past_the_binding_limit_match_cpu() {
+    let Some(g) = chunked_gpu() else { return };
+    // 150 sequences of 4 x 16: 38,400 bytes, more than two bindings' worth
+    let x = random_pair(g, 1, &[150, 4, 16]);
+    let spec = Conv1dSpec::same(3, 1);
+    let w = random_pair(g, 2, &[4, 4, 3]);
+    let b = random_pair(g, 3, &[4]);
+    let y_cpu = Cpu.conv1d(&x.cpu, &w.cpu, &b.cpu, spec).unwrap();
+    check(
+        "chunked conv1d",
+        g,
+        &g.conv1d(&x.gpu, &w.gpu, &b.gpu, spec).unwrap(),
+        &y_cpu,
+    );
+    let dy = random_pair(g, 4, &[150, 4, 16]);
+    let gc = Cpu
+        .conv1d_backward(&x.cpu, &w.cpu, &dy.cpu, spec, true)
+        .unwrap();
+    let gg = g
+        .conv1d_backward(&x.gpu, &w.gpu, &dy.gpu, spec, true)
+        .unwrap();
+    check(
+        "chunked conv1d dx",
+        g,
+        gg.dx.as_ref().unwrap(),
+        gc.dx.as_ref().unwrap(),
+    );
+    check("chunked conv1d dw", g, &gg.dw, &gc.dw);
+    check("chunked conv1d db", g, &gg.db, &gc.db);
+
+    let pool = PoolSpec { size: 2, stride: 2 };
+    check(
+        "chunked maxpool",
+        g,
+        &g.maxpool1d(&x.gpu, pool).unwrap(),
+        &Cpu.maxpool1d(&x.cpu, pool).unwrap(),
+    );
+    let dp = random_pair(g, 5, &[150, 4, 8]);
+    check(
+        "chunked maxpool backward",
+        g,
+        &g.maxpool1d_backward(&x.gpu, &dp.gpu, pool).unwrap(),
+        &Cpu.maxpool1d_backward(&x.cpu, &dp.cpu, pool).unwrap(),
+    );
+
+    let pos = random_pair(g, 6, &[4, 16]);
+    let chan = random_pair(g, 7, &[4, 4]);
+    check(
+        "chunked separable",
+        g,
+        &g.separable(&x.gpu, &pos.gpu, &chan.gpu).unwrap(),
+        &Cpu.separable(&x.cpu, &pos.cpu, &chan.cpu).unwrap(),
+    );
+    let ds = random_pair(g, 8, &[150, 4]);
+    let sc = Cpu
+        .separable_backward(&x.cpu, &pos.cpu, &chan.cpu, &ds.cpu, true)
+        .unwrap();
+    let sg = g
+        .separable_backward(&x.gpu, &pos.gpu, &chan.gpu, &ds.gpu, true)
+        .unwrap();
+    check(
+        "chunked separable dx",
+        g,
+        sg.dx.as_ref().unwrap(),
+        sc.dx.as_ref().unwrap(),
+    );
+    check("chunked separable dpos", g, &sg.dpos, &sc.dpos);
+    check("chunked separable dchan", g, &sg.dchan, &sc.dchan);
+
+    let flat = random_pair(g, 9, &[150, 64]);
+    let dw = random_pair(g, 10, &[3, 64]);
+    let db = random_pair(g, 11, &[3]);
+    check(
+        "chunked dense",
+        g,
+        &g.dense(&flat.gpu, &dw.gpu, &db.gpu).unwrap(),
+        &Cpu.dense(&flat.cpu, &dw.cpu, &db.cpu).unwrap(),
+    );
+    let dd = random_pair(g, 12, &[150, 3]);
+    let dc = Cpu
+        .dense_backward(&flat.cpu, &dw.cpu, &dd.cpu, true)
+        .unwrap();
+    let dg = g.dense_backward(&flat.gpu, &dw.gpu, &dd.gpu, true).unwrap();
+    check(
+        "chunked dense dx",
+        g,
+        dg.dx.as_ref().unwrap(),
+        dc.dx.as_ref().unwrap(),
+    );
+    check("chunked dense dw", g, &dg.dw, &dc.dw);
+    check("chunked dense db", g, &dg.db, &dc.db);
+
+    check(
+        "chunked relu",
+        g,
+        &g.relu(&x.gpu).unwrap(),
+        &Cpu.relu(&x.cpu).unwrap(),
+    );
+    check(
+        "chunked add",
+        g,
+        &g.add(&x.gpu, &dy.gpu).unwrap(),
+        &Cpu.add(&x.cpu, &dy.cpu).unwrap(),
+    );
+    check(
+        "chunked dropout",
+        g,
+        &g.dropout(&x.gpu, 0.4, 3).unwrap(),
+        &Cpu.dropout(&x.cpu, 0.4, 3).unwrap(),
+    );
+    check(
+        "chunked fill",
+        g,
+        &g.full(&[150, 4, 16], 2.0).unwrap(),
+        &Cpu.full(&[150, 4, 16], 2.0).unwrap(),
+    );
+
+    let (mut p_gpu, mut p_cpu) = (flat.gpu.clone(), flat.cpu.clone());
+    let zeros = vec![0.0; 150 * 64];
+    let z = pair(g, &zeros, &[150, 64]);
+    let (mut m_gpu, mut v_gpu, mut m_cpu, mut v_cpu) =
+        (z.gpu.clone(), z.gpu.clone(), z.cpu.clone(), z.cpu.clone());
+    let grad = random_pair(g, 13, &[150, 64]);
+    let hyper = AdamStep {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        step: 1,
+    };
+    g.adam_step(&mut p_gpu, &grad.gpu, &mut m_gpu, &mut v_gpu, hyper)
+        .unwrap();
+    Cpu.adam_step(&mut p_cpu, &grad.cpu, &mut m_cpu, &mut v_cpu, hyper)
+        .unwrap();
+    g.sgd_step(&mut p_gpu, &grad.gpu, 0.1).unwrap();
+    Cpu.sgd_step(&mut p_cpu, &grad.cpu, 0.1).unwrap();
+    check("chunked adam + sgd", g, &p_gpu, &p_cpu);
+}
+
+#[test]
+fn a_weight_past_the_binding_limit_is_a_clear_error() {
+    let Some(g) = chunked_gpu() else { return };
+    // weights are bound whole: 8 x 1,024 positional weights (32 KiB) cannot be split
+    let x = random_pair(g, 1, &[1, 1, 1024]);
+    let pos = random_pair(g, 2, &[8, 1024]);
+    let chan = random_pair(g, 3, &[8, 1]);
+    match g.separable(&x.gpu, &pos.gpu, &chan.gpu) {
+        Err(sepfc::Error::TooLarge { detail, .. }) => assert!(detail.contains("limit"), "{detail}"),
+        other => panic!("expected a TooLarge error, got {other:?}"),
+    }
+}

@@ -1,4 +1,5 @@
-//! Host side of `shaders/conv1d.wgsl`.
+//! Host side of `shaders/conv1d.wgsl`. Activations larger than one binding are processed in
+//! batch chunks; the weight and bias gradients sum over the chunks.
 
 use super::launch::{CONV1D, Grid, Kernel, words};
 use super::{Gpu, GpuTensor};
@@ -13,9 +14,11 @@ fn kernel(entry: &'static str) -> Kernel {
     }
 }
 
-fn params(d: ConvDims, spec: Conv1dSpec) -> Result<Vec<u32>> {
+/// The kernel's parameters for a chunk of `n` sequences; `accumulate` adds to the gradients
+/// of earlier chunks.
+fn params(d: ConvDims, n: usize, spec: Conv1dSpec, accumulate: bool) -> Result<Vec<u32>> {
     words(&[
-        d.n,
+        n,
         d.c,
         d.l,
         d.f,
@@ -23,7 +26,13 @@ fn params(d: ConvDims, spec: Conv1dSpec) -> Result<Vec<u32>> {
         d.l_out,
         spec.pad_left,
         spec.dilation,
+        accumulate as usize,
     ])
+}
+
+/// Bytes per sequence of the input and of the output.
+fn row_bytes(d: ConvDims) -> [u64; 2] {
+    [(d.c * d.l * 4) as u64, (d.f * d.l_out * 4) as u64]
 }
 
 pub(super) fn forward(
@@ -35,12 +44,14 @@ pub(super) fn forward(
 ) -> Result<GpuTensor> {
     let d = shapes::conv1d_dims(x.shape(), w.shape(), b.shape(), spec)?;
     let y = gpu.alloc(&[d.n, d.f, d.l_out])?;
-    gpu.launch(
-        kernel("forward"),
-        &params(d, spec)?,
-        &[x, w, b, &y],
-        Grid::Threads(y.len()),
-    )?;
+    for rows in gpu.row_chunks(d.n, &row_bytes(d))? {
+        gpu.launch_bound(
+            kernel("forward"),
+            &params(d, rows.len(), spec, false)?,
+            &[x.rows(&rows), w.whole(), b.whole(), y.rows(&rows)],
+            Grid::Threads(rows.len() * d.f * d.l_out),
+        )?;
+    }
     Ok(y)
 }
 
@@ -55,27 +66,37 @@ pub(super) fn backward(
     let bias_shape = [w.shape().first().copied().unwrap_or(0)];
     let d = shapes::conv1d_dims(x.shape(), w.shape(), &bias_shape, spec)?;
     shapes::expect_same("conv1d_backward", dy.shape(), &[d.n, d.f, d.l_out])?;
-    let p = params(d, spec)?;
+    let chunks = gpu.row_chunks(d.n, &row_bytes(d))?;
     let dx = if need_dx {
         let dx = gpu.alloc(x.shape())?;
-        gpu.launch(
-            kernel("backward_input"),
-            &p,
-            &[dy, w, &dx],
-            Grid::Threads(dx.len()),
-        )?;
+        for rows in &chunks {
+            gpu.launch_bound(
+                kernel("backward_input"),
+                &params(d, rows.len(), spec, false)?,
+                &[dy.rows(rows), w.whole(), dx.rows(rows)],
+                Grid::Threads(rows.len() * d.c * d.l),
+            )?;
+        }
         Some(dx)
     } else {
         None
     };
     let dw = gpu.alloc(w.shape())?;
-    gpu.launch(
-        kernel("backward_weight"),
-        &p,
-        &[x, dy, &dw],
-        Grid::Threads(dw.len()),
-    )?;
     let db = gpu.alloc(&bias_shape)?;
-    gpu.launch(kernel("backward_bias"), &p, &[dy, &db], Grid::Threads(d.f))?;
+    for rows in &chunks {
+        let p = params(d, rows.len(), spec, rows.start > 0)?;
+        gpu.launch_bound(
+            kernel("backward_weight"),
+            &p,
+            &[x.rows(rows), dy.rows(rows), dw.whole()],
+            Grid::Threads(dw.len()),
+        )?;
+        gpu.launch_bound(
+            kernel("backward_bias"),
+            &p,
+            &[dy.rows(rows), db.whole()],
+            Grid::Threads(d.f),
+        )?;
+    }
     Ok(Conv1dGrads { dx, dw, db })
 }

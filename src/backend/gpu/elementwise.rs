@@ -1,4 +1,5 @@
-//! Host side of `shaders/elementwise.wgsl`.
+//! Host side of `shaders/elementwise.wgsl`, in element chunks where a tensor passes one
+//! binding.
 
 use super::launch::{ELEMENTWISE, Grid, Kernel, words};
 use super::{Gpu, GpuTensor};
@@ -12,22 +13,32 @@ fn kernel(entry: &'static str) -> Kernel {
     }
 }
 
-/// `len, seed, a` as the kernel's parameter words.
-fn params(len: usize, seed: u32, a: f32) -> Result<Vec<u32>> {
-    let mut p = words(&[len])?;
-    p.extend([seed, a.to_bits()]);
-    Ok(p)
+/// Runs `entry` over all elements of `output`, binding the same element range of each of
+/// `inputs` and of `output`; `a` and `seed` are the entry's scalar and dropout seed.
+fn run(
+    gpu: &Gpu,
+    entry: &'static str,
+    inputs: &[&GpuTensor],
+    output: &GpuTensor,
+    a: f32,
+    seed: u32,
+) -> Result<()> {
+    let row_bytes = vec![4; inputs.len() + 1];
+    for range in gpu.row_chunks(output.len(), &row_bytes)? {
+        let mut p = words(&[range.len()])?;
+        p.extend([seed, a.to_bits()]);
+        p.extend(words(&[range.start])?);
+        let mut bindings: Vec<_> = inputs.iter().map(|t| t.elements(&range)).collect();
+        bindings.push(output.elements(&range));
+        gpu.launch_bound(kernel(entry), &p, &bindings, Grid::Threads(range.len()))?;
+    }
+    Ok(())
 }
 
 /// A new tensor of `shape` filled with `value`.
 pub(super) fn fill(gpu: &Gpu, shape: &[usize], value: f32) -> Result<GpuTensor> {
     let out = gpu.alloc(shape)?;
-    gpu.launch(
-        kernel("fill"),
-        &params(out.len(), 0, value)?,
-        &[&out],
-        Grid::Threads(out.len()),
-    )?;
+    run(gpu, "fill", &[], &out, value, 0)?;
     Ok(out)
 }
 
@@ -40,12 +51,7 @@ pub(super) fn unary(
     seed: u32,
 ) -> Result<GpuTensor> {
     let out = gpu.alloc(x.shape())?;
-    gpu.launch(
-        kernel(entry),
-        &params(x.len(), seed, a)?,
-        &[x, &out],
-        Grid::Threads(x.len()),
-    )?;
+    run(gpu, entry, &[x], &out, a, seed)?;
     Ok(out)
 }
 
@@ -58,11 +64,6 @@ pub(super) fn binary(
 ) -> Result<GpuTensor> {
     shapes::expect_same(entry, a.shape(), b.shape())?;
     let out = gpu.alloc(a.shape())?;
-    gpu.launch(
-        kernel(entry),
-        &params(a.len(), 0, 0.0)?,
-        &[a, b, &out],
-        Grid::Threads(a.len()),
-    )?;
+    run(gpu, entry, &[a, b], &out, 0.0, 0)?;
     Ok(out)
 }

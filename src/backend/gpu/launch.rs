@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use super::buffers::BufferKind;
 use super::{Gpu, GpuTensor};
+use crate::backend::Tensor;
 use crate::{Error, Result};
 
 /// A WGSL file of `shaders/`, with the shared prelude prepended.
@@ -71,6 +73,48 @@ const SUBMIT_EVERY: usize = 256;
 pub(crate) struct Kernel {
     pub shader: &'static Shader,
     pub entry: &'static str,
+}
+
+/// A byte range of a tensor bound to one kernel binding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Binding<'a> {
+    tensor: &'a GpuTensor,
+    offset: u64,
+    size: u64,
+}
+
+impl GpuTensor {
+    /// The whole tensor.
+    pub(crate) fn whole(&self) -> Binding<'_> {
+        Binding {
+            tensor: self,
+            offset: 0,
+            size: self.byte_len(),
+        }
+    }
+
+    /// Entries `range` of the outermost dimension (the batch, for activations).
+    pub(crate) fn rows(&self, range: &Range<usize>) -> Binding<'_> {
+        let row_bytes = self.byte_len() / self.shape().first().copied().unwrap_or(1).max(1) as u64;
+        Binding {
+            tensor: self,
+            offset: range.start as u64 * row_bytes,
+            size: range.len() as u64 * row_bytes,
+        }
+    }
+
+    /// Elements `range` of the flattened tensor.
+    pub(crate) fn elements(&self, range: &Range<usize>) -> Binding<'_> {
+        Binding {
+            tensor: self,
+            offset: range.start as u64 * 4,
+            size: range.len() as u64 * 4,
+        }
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// How many invocations a launch needs.
@@ -160,13 +204,26 @@ impl Gpu {
         Ok(cached)
     }
 
-    /// Records one dispatch of `kernel` with `params` at binding 0 and `tensors` at bindings
-    /// 1, 2, ... in order.
+    /// Records one dispatch of `kernel` with `params` at binding 0 and whole `tensors` at
+    /// bindings 1, 2, ... in order.
     pub(crate) fn launch(
         &self,
         kernel: Kernel,
         params: &[u32],
         tensors: &[&GpuTensor],
+        grid: Grid,
+    ) -> Result<()> {
+        let bindings: Vec<Binding<'_>> = tensors.iter().map(|t| t.whole()).collect();
+        self.launch_bound(kernel, params, &bindings, grid)
+    }
+
+    /// Records one dispatch of `kernel` with `params` at binding 0 and the tensor ranges
+    /// `bindings` at bindings 1, 2, ... in order.
+    pub(crate) fn launch_bound(
+        &self,
+        kernel: Kernel,
+        params: &[u32],
+        bindings: &[Binding<'_>],
         grid: Grid,
     ) -> Result<()> {
         let groups = match grid {
@@ -194,23 +251,24 @@ impl Gpu {
                 size: NonZeroU64::new(words.len() as u64 * 4),
             }),
         }];
-        for (i, t) in tensors.iter().enumerate() {
-            let bytes = t.byte_len().max(4);
-            if bytes > self.ctx.limits.max_storage_buffer_binding_size as u64 {
+        for (i, b) in bindings.iter().enumerate() {
+            // an empty tensor still needs a non-empty binding; its kernel reads nothing
+            let size = b.size.max(4);
+            if size > self.max_binding_bytes {
                 return Err(Error::TooLarge {
-                    bytes,
+                    bytes: size,
                     detail: format!(
-                        "a binding is limited to {} bytes on this device",
-                        self.ctx.limits.max_storage_buffer_binding_size
+                        "kernel {} binds {size} bytes at once, over this device's limit of {}",
+                        kernel.entry, self.max_binding_bytes
                     ),
                 });
             }
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: t.buffer(),
-                    offset: 0,
-                    size: NonZeroU64::new(bytes),
+                    buffer: b.tensor.buffer(),
+                    offset: b.offset,
+                    size: NonZeroU64::new(size),
                 }),
             });
         }
@@ -277,6 +335,37 @@ impl Gpu {
                 detail: e.to_string(),
             })?;
         self.ctx.check("waiting for the GPU")
+    }
+
+    /// Splits `rows` rows into ranges whose bindings stay within the device's binding limit.
+    /// `row_bytes` gives the bytes per row of each tensor bound by rows. Chunk starts are
+    /// aligned so that every row-bound tensor's offset meets the device's offset alignment.
+    pub(crate) fn row_chunks(&self, rows: usize, row_bytes: &[u64]) -> Result<Vec<Range<usize>>> {
+        let limit = self.max_binding_bytes;
+        let widest = row_bytes.iter().copied().max().unwrap_or(0);
+        if widest * rows as u64 <= limit {
+            return Ok(vec![0..rows]);
+        }
+        let align = self.ctx.limits.min_storage_buffer_offset_alignment.max(4) as u64;
+        let step = row_bytes
+            .iter()
+            .filter(|&&b| b > 0)
+            .map(|&b| align / gcd(b, align))
+            .fold(1, |acc, m| acc / gcd(acc, m) * m);
+        let chunk = (limit / widest) / step * step;
+        if chunk == 0 {
+            return Err(Error::TooLarge {
+                bytes: widest * step,
+                detail: format!(
+                    "{step} aligned rows of {widest} bytes do not fit one binding of {limit} bytes"
+                ),
+            });
+        }
+        let chunk = chunk as usize;
+        Ok((0..rows)
+            .step_by(chunk)
+            .map(|start| start..(start + chunk).min(rows))
+            .collect())
     }
 
     /// A new tensor of `shape` with unspecified contents.

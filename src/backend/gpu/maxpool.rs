@@ -1,4 +1,4 @@
-//! Host side of `shaders/maxpool.wgsl`.
+//! Host side of `shaders/maxpool.wgsl`, in batch chunks where a tensor passes one binding.
 
 use super::launch::{Grid, Kernel, MAXPOOL, words};
 use super::{Gpu, GpuTensor};
@@ -13,11 +13,35 @@ fn kernel(entry: &'static str) -> Kernel {
     }
 }
 
+/// Runs `entry` over batch chunks; `inputs` and `output` are bound by rows.
+fn run(
+    gpu: &Gpu,
+    entry: &'static str,
+    x_shape: &[usize],
+    spec: PoolSpec,
+    inputs: &[&GpuTensor],
+    output: &GpuTensor,
+) -> Result<()> {
+    let [n, c, l, l_out] = shapes::pool_dims(x_shape, spec)?;
+    let row_bytes = [(c * l * 4) as u64, (c * l_out * 4) as u64];
+    let per_row = output.len() / n.max(1);
+    for rows in gpu.row_chunks(n, &row_bytes)? {
+        let mut bindings: Vec<_> = inputs.iter().map(|t| t.rows(&rows)).collect();
+        bindings.push(output.rows(&rows));
+        gpu.launch_bound(
+            kernel(entry),
+            &words(&[rows.len() * c, l, l_out, spec.size, spec.stride])?,
+            &bindings,
+            Grid::Threads(rows.len() * per_row),
+        )?;
+    }
+    Ok(())
+}
+
 pub(super) fn forward(gpu: &Gpu, x: &GpuTensor, spec: PoolSpec) -> Result<GpuTensor> {
-    let [n, c, l, l_out] = shapes::pool_dims(x.shape(), spec)?;
+    let [n, c, _, l_out] = shapes::pool_dims(x.shape(), spec)?;
     let y = gpu.alloc(&[n, c, l_out])?;
-    let p = words(&[n * c, l, l_out, spec.size, spec.stride])?;
-    gpu.launch(kernel("forward"), &p, &[x, &y], Grid::Threads(y.len()))?;
+    run(gpu, "forward", x.shape(), spec, &[x], &y)?;
     Ok(y)
 }
 
@@ -27,15 +51,9 @@ pub(super) fn backward(
     dy: &GpuTensor,
     spec: PoolSpec,
 ) -> Result<GpuTensor> {
-    let [n, c, l, l_out] = shapes::pool_dims(x.shape(), spec)?;
+    let [n, c, _, l_out] = shapes::pool_dims(x.shape(), spec)?;
     shapes::expect_same("maxpool1d_backward", dy.shape(), &[n, c, l_out])?;
     let dx = gpu.alloc(x.shape())?;
-    let p = words(&[n * c, l, l_out, spec.size, spec.stride])?;
-    gpu.launch(
-        kernel("backward"),
-        &p,
-        &[x, dy, &dx],
-        Grid::Threads(dx.len()),
-    )?;
+    run(gpu, "backward", x.shape(), spec, &[x, dy], &dx)?;
     Ok(dx)
 }

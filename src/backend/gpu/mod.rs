@@ -74,18 +74,39 @@ pub struct Gpu {
     ctx: Context,
     pool: Arc<Pool>,
     recorder: Recorder,
+    /// Most bytes one kernel binding may span; larger tensors are processed in chunks.
+    max_binding_bytes: u64,
+}
+
+/// Settings of the GPU backend beyond what the environment chooses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// Bind at most this many bytes of a tensor at once (never more than the device allows):
+    /// ops split larger tensors into chunks. Lowering it exercises the chunked paths on
+    /// small tensors.
+    pub max_binding_bytes: Option<u64>,
 }
 
 impl Gpu {
     /// Opens the GPU that `WGPU_BACKEND` / `WGPU_ADAPTER_NAME` select, or the most capable
     /// one found. Fails with [`Error::NoAdapter`](crate::Error::NoAdapter) when there is none.
     pub fn new() -> Result<Self> {
+        Self::with_options(GpuOptions::default())
+    }
+
+    /// As [`Gpu::new`], with `options`.
+    pub fn with_options(options: GpuOptions) -> Result<Self> {
         let ctx = Context::open()?;
+        let device_limit = ctx.limits.max_storage_buffer_binding_size as u64;
+        let max_binding_bytes = options
+            .max_binding_bytes
+            .map_or(device_limit, |b| b.min(device_limit));
         let pool = Pool::new(ctx.device.clone());
         Ok(Self {
             ctx,
             pool,
             recorder: Recorder::default(),
+            max_binding_bytes,
         })
     }
 

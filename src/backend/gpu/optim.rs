@@ -15,15 +15,17 @@ fn kernel(entry: &'static str) -> Kernel {
 /// `param -= lr * grad`; `param` must own its buffer.
 pub(super) fn sgd(gpu: &Gpu, param: &GpuTensor, grad: &GpuTensor, lr: f32) -> Result<()> {
     shapes::expect_same("sgd_step", param.shape(), grad.shape())?;
-    let mut p = words(&[param.len()])?;
-    p.push(lr.to_bits());
-    // The kernel binds m and v too; SGD leaves them unused, so they are not bound.
-    gpu.launch(
-        kernel("sgd"),
-        &p,
-        &[param, grad],
-        Grid::Threads(param.len()),
-    )
+    for range in gpu.row_chunks(param.len(), &[4, 4])? {
+        let mut p = words(&[range.len()])?;
+        p.push(lr.to_bits());
+        gpu.launch_bound(
+            kernel("sgd"),
+            &p,
+            &[param.elements(&range), grad.elements(&range)],
+            Grid::Threads(range.len()),
+        )?;
+    }
+    Ok(())
 }
 
 /// One Adam step; `param`, `m` and `v` must own their buffers.
@@ -40,25 +42,23 @@ pub(super) fn adam(
     }
     let correction1 = 1.0 - (h.beta1 as f64).powi(h.step as i32);
     let correction2 = 1.0 - (h.beta2 as f64).powi(h.step as i32);
-    let mut p = words(&[param.len()])?;
-    p.extend(
-        [
-            h.lr,
-            h.beta1,
-            h.beta2,
-            h.eps,
-            h.weight_decay,
-            correction1 as f32,
-            correction2 as f32,
-        ]
-        .map(f32::to_bits),
-    );
-    gpu.launch(
-        kernel("adam"),
-        &p,
-        &[param, grad, m, v],
-        Grid::Threads(param.len()),
-    )
+    let scalars = [
+        h.lr,
+        h.beta1,
+        h.beta2,
+        h.eps,
+        h.weight_decay,
+        correction1 as f32,
+        correction2 as f32,
+    ]
+    .map(f32::to_bits);
+    for range in gpu.row_chunks(param.len(), &[4; 4])? {
+        let mut p = words(&[range.len()])?;
+        p.extend(scalars);
+        let bindings = [param, grad, m, v].map(|t| t.elements(&range));
+        gpu.launch_bound(kernel("adam"), &p, &bindings, Grid::Threads(range.len()))?;
+    }
+    Ok(())
 }
 
 /// The curvature constraint on each row of `pos (rows, s)`, into a new tensor.
