@@ -50,16 +50,8 @@ macro_rules! skip_without_gpu {
     };
 }
 
-fn conv_case(
-    g: &Gpu,
-    seed: u64,
-    n: usize,
-    c: usize,
-    l: usize,
-    f: usize,
-    k: usize,
-    spec: Conv1dSpec,
-) {
+/// conv1d forward and backward on input `(n, c, l)` with `f` filters of width `k`.
+fn conv_case(g: &Gpu, seed: u64, [n, c, l]: [usize; 3], [f, k]: [usize; 2], spec: Conv1dSpec) {
     let what = format!("conv1d n={n} c={c} l={l} f={f} k={k} {spec:?}");
     let x = random_pair(g, seed, &[n, c, l]);
     let w = random_pair(g, seed + 1, &[f, c, k]);
@@ -87,12 +79,12 @@ fn conv_case(
 #[test]
 fn conv1d_matches_cpu() {
     let g = skip_without_gpu!();
-    conv_case(g, 1, 2, 4, 20, 6, 5, Conv1dSpec::valid(1));
-    conv_case(g, 10, 1, 3, 7, 5, 7, Conv1dSpec::valid(1)); // batch 1, output length 1
-    conv_case(g, 20, 3, 5, 33, 7, 4, Conv1dSpec::same(4, 1)); // even kernel, odd length
-    conv_case(g, 30, 2, 4, 17, 3, 3, Conv1dSpec::same(3, 2)); // dilation
-    conv_case(g, 40, 2, 66, 9, 67, 3, Conv1dSpec::valid(2)); // channels past the workgroup
-    conv_case(g, 50, 1, 1, 1, 1, 1, Conv1dSpec::valid(1)); // everything 1
+    conv_case(g, 1, [2, 4, 20], [6, 5], Conv1dSpec::valid(1));
+    conv_case(g, 10, [1, 3, 7], [5, 7], Conv1dSpec::valid(1)); // batch 1, output length 1
+    conv_case(g, 20, [3, 5, 33], [7, 4], Conv1dSpec::same(4, 1)); // even kernel, odd length
+    conv_case(g, 30, [2, 4, 17], [3, 3], Conv1dSpec::same(3, 2)); // dilation
+    conv_case(g, 40, [2, 66, 9], [67, 3], Conv1dSpec::valid(2)); // channels past the workgroup
+    conv_case(g, 50, [1, 1, 1], [1, 1], Conv1dSpec::valid(1)); // everything 1
 }
 
 #[test]

@@ -344,7 +344,7 @@ impl Gpu {
         let limit = self.max_binding_bytes;
         let widest = row_bytes.iter().copied().max().unwrap_or(0);
         if widest * rows as u64 <= limit {
-            return Ok(vec![0..rows]);
+            return Ok(std::iter::once(0..rows).collect());
         }
         let align = self.ctx.limits.min_storage_buffer_offset_alignment.max(4) as u64;
         let step = row_bytes

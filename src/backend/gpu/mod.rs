@@ -97,7 +97,7 @@ impl Gpu {
     /// As [`Gpu::new`], with `options`.
     pub fn with_options(options: GpuOptions) -> Result<Self> {
         let ctx = Context::open()?;
-        let device_limit = ctx.limits.max_storage_buffer_binding_size as u64;
+        let device_limit = ctx.limits.max_storage_buffer_binding_size;
         let max_binding_bytes = options
             .max_binding_bytes
             .map_or(device_limit, |b| b.min(device_limit));
