@@ -65,7 +65,7 @@ fn hash_u32(x: u32) -> u32 {
 fn dropout(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
     if i < p.len {
-        let draw = f32(hash_u32((p.base + i) ^ hash_u32(p.seed)) >> 8u) * (1.0 / 16777216.0);
+        let draw = f32(hash_u32(hash_u32((p.base + i) ^ hash_u32(p.seed)) ^ p.seed) >> 8u) * (1.0 / 16777216.0);
         if draw >= p.a {
             un_out[i] = un_x[i] / (1.0 - p.a);
         } else {

@@ -41,7 +41,7 @@ mod tests {
     fn auroc_of_hand_worked_cases() {
         // one inversion out of 2 x 2 pairs
         assert_eq!(
-            auroc(&[0.9, 0.2, 0.4, 0.3], &[true, true, false, false]),
+            auroc(&[0.9, 0.35, 0.4, 0.3], &[true, true, false, false]),
             Some(0.75)
         );
         // perfectly wrong

@@ -1,6 +1,7 @@
 //! Shape rules and small pieces of op semantics that both backends share, so that the CPU
 //! reference and the GPU kernels cannot disagree about them.
 
+use crate::backend::AdamStep;
 use crate::{Error, Result};
 
 /// Padding and dilation of a 1-D convolution.
@@ -241,6 +242,43 @@ pub fn check_dropout_rate(rate: f32) -> Result<()> {
     Ok(())
 }
 
+/// Checks the bound of the curvature constraint: finite and not negative.
+pub fn check_curvature_max(max: f32) -> Result<()> {
+    if !(max.is_finite() && max >= 0.0) {
+        return Err(Error::invalid(
+            "curvature_constraint",
+            format!("the bound on second differences must be finite and >= 0, got {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks Adam's hyperparameters: a 1-based step, decays in `[0, 1)`, a positive `eps`.
+pub fn check_adam(h: &AdamStep) -> Result<()> {
+    let decays_ok = (0.0..1.0).contains(&h.beta1) && (0.0..1.0).contains(&h.beta2);
+    if h.step == 0 || !decays_ok || !(h.eps > 0.0) || !h.lr.is_finite() {
+        return Err(Error::invalid(
+            "adam_step",
+            format!(
+                "needs step >= 1, betas in [0, 1), eps > 0 and a finite learning rate, got {h:?}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks mirrored weights `(R, S)` against the full length `n`; returns `(R, S)`.
+pub fn mirror_dims(shape: &[usize], n: usize) -> Result<[usize; 2]> {
+    let [rows, s] = rows_dims("mirror_expand", shape)?;
+    if n == 0 || s != n.div_ceil(2) {
+        return Err(Error::shape(
+            "mirror_expand",
+            format!("{s} stored values cannot mirror to length {n} (needs ceil(n/2))"),
+        ));
+    }
+    Ok([rows, s])
+}
+
 /// Checks the order of a difference against the row length `s`.
 pub fn check_diff_order(order: usize, s: usize) -> Result<()> {
     if !(1..=2).contains(&order) {
@@ -266,10 +304,11 @@ pub fn hash_u32(x: u32) -> u32 {
 }
 
 /// Whether dropout keeps element `index` for `seed` at `rate`: a uniform draw in `[0, 1)`
-/// with 24 bits of resolution, compared with `rate`. `shaders/elementwise.wgsl` computes the
+/// with 24 bits of resolution, compared with `rate`. The seed enters twice so that the masks
+/// of two seeds are not permutations of each other. `shaders/elementwise.wgsl` computes the
 /// same function.
 pub fn dropout_keep(seed: u32, index: u32, rate: f32) -> bool {
-    let draw = hash_u32(index ^ hash_u32(seed)) >> 8;
+    let draw = hash_u32(hash_u32(index ^ hash_u32(seed)) ^ seed) >> 8;
     (draw as f32) * (1.0 / 16_777_216.0) >= rate
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::shapes::{self, Conv1dSpec, PoolSpec, Reduction};
 use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
-use crate::{Error, Result};
+use crate::Result;
 
 /// A host tensor: a shape and shared f32 data (copy-on-write when updated in place).
 #[derive(Debug, Clone, PartialEq)]
@@ -154,13 +154,7 @@ impl Backend for Cpu {
     }
 
     fn mirror_expand(&self, v: &CpuTensor, n: usize) -> Result<CpuTensor> {
-        let [rows, s] = shapes::rows_dims("mirror_expand", &v.shape)?;
-        if s != n.div_ceil(2) || n == 0 {
-            return Err(Error::shape(
-                "mirror_expand",
-                format!("{s} stored values cannot mirror to length {n} (needs ceil(n/2))"),
-            ));
-        }
+        let [rows, _] = shapes::mirror_dims(&v.shape, n)?;
         self.make(kernels::mirror_expand(&v.data, rows, n), &[rows, n])
     }
 
@@ -333,6 +327,7 @@ impl Backend for Cpu {
         v: &mut CpuTensor,
         hyper: AdamStep,
     ) -> Result<()> {
+        shapes::check_adam(&hyper)?;
         for other in [&grad.shape, &m.shape, &v.shape] {
             shapes::expect_same("adam_step", &param.shape, other)?;
         }
@@ -347,6 +342,7 @@ impl Backend for Cpu {
     }
 
     fn curvature_constraint(&self, pos: &mut CpuTensor, max: f32) -> Result<()> {
+        shapes::check_curvature_max(max)?;
         let [rows, s] = shapes::rows_dims("curvature_constraint", &pos.shape)?;
         kernels::curvature_constraint(pos.data_mut(), rows, s, max);
         Ok(())

@@ -37,6 +37,7 @@ pub(super) fn adam(
     v: &GpuTensor,
     h: AdamStep,
 ) -> Result<()> {
+    shapes::check_adam(&h)?;
     for other in [grad.shape(), m.shape(), v.shape()] {
         shapes::expect_same("adam_step", param.shape(), other)?;
     }
@@ -63,6 +64,7 @@ pub(super) fn adam(
 
 /// The curvature constraint on each row of `pos (rows, s)`, into a new tensor.
 pub(super) fn curvature(gpu: &Gpu, pos: &GpuTensor, max: f32) -> Result<GpuTensor> {
+    shapes::check_curvature_max(max)?;
     let [rows, s] = shapes::rows_dims("curvature_constraint", pos.shape())?;
     let out = gpu.alloc(pos.shape())?;
     let mut p = words(&[rows, s])?;

@@ -3,7 +3,7 @@
 use super::launch::{Grid, Kernel, SHARING, words};
 use super::{Gpu, GpuTensor};
 use crate::backend::{Tensor, shapes};
-use crate::{Error, Result};
+use crate::Result;
 
 fn kernel(entry: &'static str) -> Kernel {
     Kernel {
@@ -41,13 +41,7 @@ pub(super) fn rc_fold(gpu: &Gpu, g: &GpuTensor) -> Result<GpuTensor> {
 }
 
 pub(super) fn mirror_expand(gpu: &Gpu, v: &GpuTensor, n: usize) -> Result<GpuTensor> {
-    let [rows, s] = shapes::rows_dims("mirror_expand", v.shape())?;
-    if n == 0 || s != n.div_ceil(2) {
-        return Err(Error::shape(
-            "mirror_expand",
-            format!("{s} stored values cannot mirror to length {n} (needs ceil(n/2))"),
-        ));
-    }
+    let [rows, _] = shapes::mirror_dims(v.shape(), n)?;
     let out = gpu.alloc(&[rows, n])?;
     gpu.launch(
         kernel("mirror_expand"),
