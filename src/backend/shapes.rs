@@ -256,7 +256,8 @@ pub fn check_curvature_max(max: f32) -> Result<()> {
 /// Checks Adam's hyperparameters: a 1-based step, decays in `[0, 1)`, a positive `eps`.
 pub fn check_adam(h: &AdamStep) -> Result<()> {
     let decays_ok = (0.0..1.0).contains(&h.beta1) && (0.0..1.0).contains(&h.beta2);
-    if h.step == 0 || !decays_ok || !(h.eps > 0.0) || !h.lr.is_finite() {
+    let eps_ok = h.eps.is_finite() && h.eps > 0.0;
+    if h.step == 0 || !decays_ok || !eps_ok || !h.lr.is_finite() {
         return Err(Error::invalid(
             "adam_step",
             format!(
