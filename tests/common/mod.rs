@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::sync::OnceLock;
 
 use rand::rngs::StdRng;
@@ -17,7 +18,8 @@ pub fn gpu() -> Option<&'static Gpu> {
     static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
     GPU.get_or_init(|| match Gpu::new() {
         Ok(gpu) => {
-            eprintln!("GPU tests run on: {}", gpu.describe());
+            // straight to stderr, past the test harness's capture, so every run shows it
+            let _ = writeln!(std::io::stderr(), "GPU tests run on: {}", gpu.describe());
             Some(gpu)
         }
         Err(e) if std::env::var_os("CI").is_some() => {
