@@ -694,3 +694,14 @@ fn a_weight_past_the_binding_limit_is_a_clear_error() {
         other => panic!("expected a TooLarge error, got {other:?}"),
     }
 }
+
+#[test]
+fn dispatches_past_65535_workgroups_cover_every_element() {
+    let g = skip_without_gpu!();
+    // 64 * 65,535 + 100 elements: the dispatch needs a second row of workgroups
+    let n = 64 * 65_535 + 100;
+    let x = random_pair(g, 1, &[n]);
+    let y = g.download(&g.scale(&x.gpu, 2.0).unwrap()).unwrap();
+    let expected: Vec<f32> = x.cpu.data().iter().map(|v| v * 2.0).collect();
+    assert_close("scale past 65,535 workgroups", &y, &expected, 0.0, 0.0);
+}

@@ -446,3 +446,63 @@ pub(crate) fn words(values: &[usize]) -> Result<Vec<u32>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GPU for these tests: required when `CI` is set, else skipped with a message.
+    fn gpu() -> Option<Gpu> {
+        match Gpu::new() {
+            Ok(gpu) => Some(gpu),
+            Err(e) if std::env::var_os("CI").is_some() => panic!("CI is set but: {e}"),
+            Err(e) => {
+                eprintln!("skipped, no GPU: {e}");
+                None
+            }
+        }
+    }
+
+    static BROKEN: Shader = Shader {
+        name: "broken",
+        source: "@compute @workgroup_size(1) fn main() { let x: u32 = undefined_thing; }",
+    };
+
+    #[test]
+    fn a_shader_that_fails_validation_is_an_error_not_a_panic() {
+        let Some(gpu) = gpu() else { return };
+        let out = gpu.alloc(&[4]).unwrap();
+        let kernel = Kernel {
+            shader: &BROKEN,
+            entry: "main",
+        };
+        match gpu.launch(kernel, &[], &[&out], Grid::Threads(4)) {
+            Err(Error::Gpu { context, detail }) => {
+                assert!(context.contains("broken::main"), "{context}");
+                assert!(detail.contains("undefined_thing"), "{detail}");
+            }
+            other => panic!("expected a GPU error, got {other:?}"),
+        }
+        // the device stays usable afterwards
+        let t = gpu.write_new(&[1.0, 2.0], &[2]).unwrap();
+        assert_eq!(gpu.read(&t).unwrap(), vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_tensor_larger_than_any_buffer_is_an_error() {
+        let Some(gpu) = gpu() else { return };
+        match gpu.alloc(&[1 << 20, 1 << 20]) {
+            Err(Error::TooLarge { bytes, .. }) => assert_eq!(bytes, 4 << 40),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn workgroups_split_over_two_dimensions_past_65535() {
+        assert_eq!(workgroups(64).unwrap(), [1, 1, 1]);
+        assert_eq!(workgroups(65).unwrap(), [2, 1, 1]);
+        assert_eq!(workgroups(64 * 65_535).unwrap(), [65_535, 1, 1]);
+        assert_eq!(workgroups(64 * 65_535 + 1).unwrap(), [65_535, 2, 1]);
+        assert!(workgroups(64 * 65_535 * 65_536).is_err());
+    }
+}
