@@ -2,8 +2,8 @@
 
 use super::launch::{Grid, Kernel, SHARING, words};
 use super::{Gpu, GpuTensor};
-use crate::backend::{Tensor, shapes};
 use crate::Result;
+use crate::backend::{Tensor, shapes};
 
 fn kernel(entry: &'static str) -> Kernel {
     Kernel {
