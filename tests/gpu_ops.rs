@@ -158,6 +158,26 @@ fn mirror_expand_and_fold_match_cpu() {
     }
 }
 
+/// maxpool1d forward and backward on input `shape`.
+fn maxpool_case(g: &Gpu, seed: u64, shape: [usize; 3], spec: PoolSpec) {
+    let what = format!("maxpool {shape:?} {spec:?}");
+    let x = random_pair(g, seed, &shape);
+    let y_cpu = Cpu.maxpool1d(&x.cpu, spec).unwrap();
+    check(
+        &format!("{what} forward"),
+        g,
+        &g.maxpool1d(&x.gpu, spec).unwrap(),
+        &y_cpu,
+    );
+    let dy = random_pair(g, seed + 10, sepfc::backend::Tensor::shape(&y_cpu));
+    check(
+        &format!("{what} backward"),
+        g,
+        &g.maxpool1d_backward(&x.gpu, &dy.gpu, spec).unwrap(),
+        &Cpu.maxpool1d_backward(&x.cpu, &dy.cpu, spec).unwrap(),
+    );
+}
+
 #[test]
 fn maxpool_matches_cpu() {
     let g = skip_without_gpu!();
@@ -169,22 +189,7 @@ fn maxpool_matches_cpu() {
         (5, [3, 7, 9], PoolSpec { size: 9, stride: 3 }), // one window
     ];
     for (seed, shape, spec) in cases {
-        let what = format!("maxpool {shape:?} {spec:?}");
-        let x = random_pair(g, seed, &shape);
-        let y_cpu = Cpu.maxpool1d(&x.cpu, spec).unwrap();
-        check(
-            &format!("{what} forward"),
-            g,
-            &g.maxpool1d(&x.gpu, spec).unwrap(),
-            &y_cpu,
-        );
-        let dy = random_pair(g, seed + 10, sepfc::backend::Tensor::shape(&y_cpu));
-        check(
-            &format!("{what} backward"),
-            g,
-            &g.maxpool1d_backward(&x.gpu, &dy.gpu, spec).unwrap(),
-            &Cpu.maxpool1d_backward(&x.cpu, &dy.cpu, spec).unwrap(),
-        );
+        maxpool_case(g, seed, shape, spec);
     }
 }
 
@@ -207,6 +212,36 @@ fn maxpool_ties_route_to_the_first_maximum_on_both() {
     );
 }
 
+/// The separable contraction and its three gradients on input `(n, c, l)` with `u` units.
+fn separable_case(g: &Gpu, seed: u64, [n, c, l, u]: [usize; 4]) {
+    let what = format!("separable n={n} c={c} l={l} u={u}");
+    let x = random_pair(g, seed, &[n, c, l]);
+    let pos = random_pair(g, seed + 1, &[u, l]);
+    let chan = random_pair(g, seed + 2, &[u, c]);
+    let y_cpu = Cpu.separable(&x.cpu, &pos.cpu, &chan.cpu).unwrap();
+    check(
+        &format!("{what} forward"),
+        g,
+        &g.separable(&x.gpu, &pos.gpu, &chan.gpu).unwrap(),
+        &y_cpu,
+    );
+    let dy = random_pair(g, seed + 3, &[n, u]);
+    let gc = Cpu
+        .separable_backward(&x.cpu, &pos.cpu, &chan.cpu, &dy.cpu, true)
+        .unwrap();
+    let gg = g
+        .separable_backward(&x.gpu, &pos.gpu, &chan.gpu, &dy.gpu, true)
+        .unwrap();
+    check(
+        &format!("{what} dx"),
+        g,
+        gg.dx.as_ref().unwrap(),
+        gc.dx.as_ref().unwrap(),
+    );
+    check(&format!("{what} dpos"), g, &gg.dpos, &gc.dpos);
+    check(&format!("{what} dchan"), g, &gg.dchan, &gc.dchan);
+}
+
 #[test]
 fn separable_matches_cpu() {
     let g = skip_without_gpu!();
@@ -216,60 +251,40 @@ fn separable_matches_cpu() {
         (3, 3, 32, 45, 5),
         (4, 2, 66, 7, 65),
     ] {
-        let what = format!("separable n={n} c={c} l={l} u={u}");
-        let x = random_pair(g, seed, &[n, c, l]);
-        let pos = random_pair(g, seed + 1, &[u, l]);
-        let chan = random_pair(g, seed + 2, &[u, c]);
-        let y_cpu = Cpu.separable(&x.cpu, &pos.cpu, &chan.cpu).unwrap();
-        check(
-            &format!("{what} forward"),
-            g,
-            &g.separable(&x.gpu, &pos.gpu, &chan.gpu).unwrap(),
-            &y_cpu,
-        );
-        let dy = random_pair(g, seed + 3, &[n, u]);
-        let gc = Cpu
-            .separable_backward(&x.cpu, &pos.cpu, &chan.cpu, &dy.cpu, true)
-            .unwrap();
-        let gg = g
-            .separable_backward(&x.gpu, &pos.gpu, &chan.gpu, &dy.gpu, true)
-            .unwrap();
-        check(
-            &format!("{what} dx"),
-            g,
-            gg.dx.as_ref().unwrap(),
-            gc.dx.as_ref().unwrap(),
-        );
-        check(&format!("{what} dpos"), g, &gg.dpos, &gc.dpos);
-        check(&format!("{what} dchan"), g, &gg.dchan, &gc.dchan);
+        separable_case(g, seed, [n, c, l, u]);
     }
+}
+
+/// The dense layer and its gradients on input `(n, i)` with `o` outputs.
+fn dense_case(g: &Gpu, seed: u64, [n, i, o]: [usize; 3]) {
+    let what = format!("dense n={n} i={i} o={o}");
+    let x = random_pair(g, seed, &[n, i]);
+    let w = random_pair(g, seed + 1, &[o, i]);
+    let b = random_pair(g, seed + 2, &[o]);
+    check(
+        &format!("{what} forward"),
+        g,
+        &g.dense(&x.gpu, &w.gpu, &b.gpu).unwrap(),
+        &Cpu.dense(&x.cpu, &w.cpu, &b.cpu).unwrap(),
+    );
+    let dy = random_pair(g, seed + 3, &[n, o]);
+    let gc = Cpu.dense_backward(&x.cpu, &w.cpu, &dy.cpu, true).unwrap();
+    let gg = g.dense_backward(&x.gpu, &w.gpu, &dy.gpu, true).unwrap();
+    check(
+        &format!("{what} dx"),
+        g,
+        gg.dx.as_ref().unwrap(),
+        gc.dx.as_ref().unwrap(),
+    );
+    check(&format!("{what} dw"), g, &gg.dw, &gc.dw);
+    check(&format!("{what} db"), g, &gg.db, &gc.db);
 }
 
 #[test]
 fn dense_matches_cpu() {
     let g = skip_without_gpu!();
     for (seed, n, i, o) in [(1, 4, 10, 3), (2, 1, 1, 1), (3, 3, 130, 67), (4, 65, 7, 2)] {
-        let what = format!("dense n={n} i={i} o={o}");
-        let x = random_pair(g, seed, &[n, i]);
-        let w = random_pair(g, seed + 1, &[o, i]);
-        let b = random_pair(g, seed + 2, &[o]);
-        check(
-            &format!("{what} forward"),
-            g,
-            &g.dense(&x.gpu, &w.gpu, &b.gpu).unwrap(),
-            &Cpu.dense(&x.cpu, &w.cpu, &b.cpu).unwrap(),
-        );
-        let dy = random_pair(g, seed + 3, &[n, o]);
-        let gc = Cpu.dense_backward(&x.cpu, &w.cpu, &dy.cpu, true).unwrap();
-        let gg = g.dense_backward(&x.gpu, &w.gpu, &dy.gpu, true).unwrap();
-        check(
-            &format!("{what} dx"),
-            g,
-            gg.dx.as_ref().unwrap(),
-            gc.dx.as_ref().unwrap(),
-        );
-        check(&format!("{what} dw"), g, &gg.dw, &gc.dw);
-        check(&format!("{what} db"), g, &gg.db, &gc.db);
+        dense_case(g, seed, [n, i, o]);
     }
 }
 
@@ -545,95 +560,13 @@ fn chunked_gpu() -> Option<&'static Gpu> {
 fn ops_on_tensors_past_the_binding_limit_match_cpu() {
     let Some(g) = chunked_gpu() else { return };
     // 150 sequences of 4 x 16: 38,400 bytes, more than two bindings' worth
+    conv_case(g, 1, [150, 4, 16], [4, 3], Conv1dSpec::same(3, 1));
+    maxpool_case(g, 5, [150, 4, 16], PoolSpec { size: 2, stride: 2 });
+    separable_case(g, 6, [150, 4, 16, 4]);
+    dense_case(g, 9, [150, 64, 3]);
     let x = random_pair(g, 1, &[150, 4, 16]);
-    let spec = Conv1dSpec::same(3, 1);
-    let w = random_pair(g, 2, &[4, 4, 3]);
-    let b = random_pair(g, 3, &[4]);
-    let y_cpu = Cpu.conv1d(&x.cpu, &w.cpu, &b.cpu, spec).unwrap();
-    check(
-        "chunked conv1d",
-        g,
-        &g.conv1d(&x.gpu, &w.gpu, &b.gpu, spec).unwrap(),
-        &y_cpu,
-    );
     let dy = random_pair(g, 4, &[150, 4, 16]);
-    let gc = Cpu
-        .conv1d_backward(&x.cpu, &w.cpu, &dy.cpu, spec, true)
-        .unwrap();
-    let gg = g
-        .conv1d_backward(&x.gpu, &w.gpu, &dy.gpu, spec, true)
-        .unwrap();
-    check(
-        "chunked conv1d dx",
-        g,
-        gg.dx.as_ref().unwrap(),
-        gc.dx.as_ref().unwrap(),
-    );
-    check("chunked conv1d dw", g, &gg.dw, &gc.dw);
-    check("chunked conv1d db", g, &gg.db, &gc.db);
-
-    let pool = PoolSpec { size: 2, stride: 2 };
-    check(
-        "chunked maxpool",
-        g,
-        &g.maxpool1d(&x.gpu, pool).unwrap(),
-        &Cpu.maxpool1d(&x.cpu, pool).unwrap(),
-    );
-    let dp = random_pair(g, 5, &[150, 4, 8]);
-    check(
-        "chunked maxpool backward",
-        g,
-        &g.maxpool1d_backward(&x.gpu, &dp.gpu, pool).unwrap(),
-        &Cpu.maxpool1d_backward(&x.cpu, &dp.cpu, pool).unwrap(),
-    );
-
-    let pos = random_pair(g, 6, &[4, 16]);
-    let chan = random_pair(g, 7, &[4, 4]);
-    check(
-        "chunked separable",
-        g,
-        &g.separable(&x.gpu, &pos.gpu, &chan.gpu).unwrap(),
-        &Cpu.separable(&x.cpu, &pos.cpu, &chan.cpu).unwrap(),
-    );
-    let ds = random_pair(g, 8, &[150, 4]);
-    let sc = Cpu
-        .separable_backward(&x.cpu, &pos.cpu, &chan.cpu, &ds.cpu, true)
-        .unwrap();
-    let sg = g
-        .separable_backward(&x.gpu, &pos.gpu, &chan.gpu, &ds.gpu, true)
-        .unwrap();
-    check(
-        "chunked separable dx",
-        g,
-        sg.dx.as_ref().unwrap(),
-        sc.dx.as_ref().unwrap(),
-    );
-    check("chunked separable dpos", g, &sg.dpos, &sc.dpos);
-    check("chunked separable dchan", g, &sg.dchan, &sc.dchan);
-
     let flat = random_pair(g, 9, &[150, 64]);
-    let dw = random_pair(g, 10, &[3, 64]);
-    let db = random_pair(g, 11, &[3]);
-    check(
-        "chunked dense",
-        g,
-        &g.dense(&flat.gpu, &dw.gpu, &db.gpu).unwrap(),
-        &Cpu.dense(&flat.cpu, &dw.cpu, &db.cpu).unwrap(),
-    );
-    let dd = random_pair(g, 12, &[150, 3]);
-    let dc = Cpu
-        .dense_backward(&flat.cpu, &dw.cpu, &dd.cpu, true)
-        .unwrap();
-    let dg = g.dense_backward(&flat.gpu, &dw.gpu, &dd.gpu, true).unwrap();
-    check(
-        "chunked dense dx",
-        g,
-        dg.dx.as_ref().unwrap(),
-        dc.dx.as_ref().unwrap(),
-    );
-    check("chunked dense dw", g, &dg.dw, &dc.dw);
-    check("chunked dense db", g, &dg.db, &dc.db);
-
     check(
         "chunked relu",
         g,
