@@ -47,6 +47,26 @@ pub enum Error {
         /// wgpu's description.
         detail: String,
     },
+    /// A configuration that does not parse or describes an impossible model; the message names
+    /// the key or the layer (`layer 2 (maxpool1d): ...`).
+    #[error("invalid config: {0}")]
+    Config(String),
+    /// A weights file that cannot be read or does not fit its model.
+    #[error("{path}: {detail}")]
+    Weights {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// A tensor does not fit the device's buffer limits even when split.
     #[error(
         "tensor of {bytes} bytes is too large for this GPU ({detail}). Try a smaller batch size"

@@ -1,11 +1,21 @@
 //! sepfc: convolutional networks for DNA sequence with separable fully connected layers, on
 //! any GPU through wgpu, with a CPU reference that every GPU result is tested against.
+//!
+//! - [`backend`]: the op set, on the CPU reference and on the GPU;
+//! - [`autodiff`]: the tape that differentiates a forward pass;
+//! - [`optim`]: SGD, Adam and parameter constraints;
+//! - [`config`], [`layers`], [`model`]: models from a TOML config, trained and saved as
+//!   safetensors;
+//! - [`metrics`], [`demo`]: auROC and the embedded demo.
 
 pub mod autodiff;
 pub mod backend;
+pub mod config;
+pub mod demo;
 mod error;
+pub mod layers;
+pub mod metrics;
+pub mod model;
 pub mod optim;
 
 pub use error::{Error, Result};
-pub mod demo;
-pub mod metrics;

@@ -1,0 +1,288 @@
+//! The TOML configuration of contract.md: `[data]`, `[train]` and the `[[layers]]` list.
+//! Unknown keys are errors, so a misspelt option cannot be silently ignored.
+//!
+//! ```
+//! use sepfc::config::{Config, LayerConfig};
+//! let config = Config::from_toml_str(r#"
+//!     [[layers]]
+//!     type = "revcomp_conv1d"
+//!     filters = 8
+//!     kernel_size = 9
+//!     activation = "relu"
+//!
+//!     [[layers]]
+//!     type = "maxpool1d"
+//!     pool_size = 4
+//!
+//!     [[layers]]
+//!     type = "separable_fc"
+//!     units = 4
+//!     symmetric = true
+//!
+//!     [[layers]]
+//!     type = "dense"
+//!     units = 1
+//! "#).unwrap();
+//! assert!(matches!(config.layers[2], LayerConfig::SeparableFc(_)));
+//! assert_eq!(config.train.batch_size, 128);
+//! ```
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// A whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the sequences and labels come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataConfig>,
+    /// How to train.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// The model, first layer first.
+    pub layers: Vec<LayerConfig>,
+}
+
+impl Config {
+    /// Parses TOML text; errors name the offending key and line.
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Config(e.to_string().trim_end().to_string()))
+    }
+
+    /// The configuration as TOML text.
+    pub fn to_toml_string(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::Config(format!("cannot write the config: {e}")))
+    }
+}
+
+/// Input files; paths are relative to the config file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Training sequences (FASTA, plain or gzip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fasta: Option<PathBuf>,
+    /// Labels TSV: header `id` then one column per task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<PathBuf>,
+    /// Explicit validation sequences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_fasta: Option<PathBuf>,
+    /// Labels of the validation sequences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_labels: Option<PathBuf>,
+    /// Fraction of the training set held out for validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_fraction: Option<f64>,
+    /// BED intervals with label columns (instead of `fasta` + `labels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bed: Option<PathBuf>,
+    /// Indexed reference genome for `bed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genome: Option<PathBuf>,
+    /// Window length centred on each BED interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<usize>,
+    /// Chromosomes held out for validation (BED input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_chroms: Option<Vec<String>>,
+}
+
+/// Optimizer choice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Adam with PyTorch's defaults.
+    #[default]
+    Adam,
+    /// Plain SGD.
+    Sgd,
+}
+
+/// The training schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// `adam` (default) or `sgd`.
+    pub optimizer: OptimizerKind,
+    /// Learning rate.
+    pub lr: f32,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Sequences per step.
+    pub batch_size: usize,
+    /// Seed of the initial weights, the batch order and dropout.
+    pub seed: u64,
+    /// Shuffle the training set every epoch.
+    pub shuffle: bool,
+    /// Add each batch's reverse complements.
+    pub rc_augment: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            optimizer: OptimizerKind::Adam,
+            lr: 0.001,
+            epochs: 10,
+            batch_size: 128,
+            seed: 0,
+            shuffle: true,
+            rc_augment: false,
+        }
+    }
+}
+
+/// An activation applied after a layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// Identity.
+    #[default]
+    None,
+    /// `max(x, 0)`.
+    Relu,
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+}
+
+/// Padding of a convolution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// No padding.
+    #[default]
+    Valid,
+    /// Output as long as the input; the smaller half of the padding on the left.
+    Same,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `conv1d` and `revcomp_conv1d`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvConfig {
+    /// Filters (for `revcomp_conv1d`, stored filters: the layer outputs twice as many channels).
+    pub filters: usize,
+    /// Kernel width.
+    pub kernel_size: usize,
+    /// `valid` (default) or `same`.
+    #[serde(default)]
+    pub padding: Padding,
+    /// Spacing of the kernel taps.
+    #[serde(default = "one")]
+    pub dilation: usize,
+    /// Activation after the convolution.
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+/// `maxpool1d`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Window length.
+    pub pool_size: usize,
+    /// Step between windows (default `pool_size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<usize>,
+}
+
+/// The smoothness regularizer of the positional weights.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smoothness {
+    /// Weight of the penalty in the loss.
+    pub penalty: f32,
+    /// Mean absolute differences instead of mean squared ones.
+    #[serde(default)]
+    pub l1: bool,
+    /// Second differences (default) instead of first differences.
+    #[serde(default = "yes")]
+    pub second_diff: bool,
+}
+
+/// `separable_fc`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeparableConfig {
+    /// Output units.
+    pub units: usize,
+    /// Store `ceil(L/2)` positional weights and mirror them.
+    #[serde(default)]
+    pub symmetric: bool,
+    /// Tie channel weights across reverse-complement pairs (`C/2` stored).
+    #[serde(default)]
+    pub tie_rc_channels: bool,
+    /// Smoothness regularizer on the stored positional weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothness: Option<Smoothness>,
+    /// Curvature constraint bound on the stored positional weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curvature_max: Option<f32>,
+    /// Activation after the layer.
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+/// `dense`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseConfig {
+    /// Output units.
+    pub units: usize,
+    /// Activation after the layer.
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+/// `dropout`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutConfig {
+    /// Probability of zeroing an element during training.
+    pub rate: f32,
+}
+
+/// One `[[layers]]` entry, chosen by its `type` key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LayerConfig {
+    /// 1-D convolution.
+    Conv1d(ConvConfig),
+    /// Convolution whose filters come in reverse-complement pairs.
+    RevcompConv1d(ConvConfig),
+    /// Max pooling along length.
+    Maxpool1d(PoolConfig),
+    /// The separable fully connected layer.
+    SeparableFc(SeparableConfig),
+    /// Fully connected layer on the flattened input.
+    Dense(DenseConfig),
+    /// Dropout during training.
+    Dropout(DropoutConfig),
+}
+
+impl LayerConfig {
+    /// The `type` name, as written in the config.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            LayerConfig::Conv1d(_) => "conv1d",
+            LayerConfig::RevcompConv1d(_) => "revcomp_conv1d",
+            LayerConfig::Maxpool1d(_) => "maxpool1d",
+            LayerConfig::SeparableFc(_) => "separable_fc",
+            LayerConfig::Dense(_) => "dense",
+            LayerConfig::Dropout(_) => "dropout",
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! A sequential model built from a [`Config`]: its layers, their parameters on a backend,
+//! the forward pass on a tape, one training step, predictions, and the weights file.
+//!
+//! ```
+//! use sepfc::backend::{Backend, cpu::Cpu};
+//! use sepfc::config::Config;
+//! use sepfc::model::Model;
+//!
+//! let config = Config::from_toml_str(r#"
+//!     [[layers]]
+//!     type = "revcomp_conv1d"
+//!     filters = 4
+//!     kernel_size = 5
+//!     activation = "relu"
+//!     [[layers]]
+//!     type = "maxpool1d"
+//!     pool_size = 2
+//!     [[layers]]
+//!     type = "separable_fc"
+//!     units = 3
+//!     symmetric = true
+//!     tie_rc_channels = true
+//!     activation = "relu"
+//!     [[layers]]
+//!     type = "dense"
+//!     units = 2
+//! "#).unwrap();
+//! let cpu = Cpu;
+//! let model = Model::new(&cpu, config, 21, 0).unwrap();   // inputs (N, 4, 21)
+//! let x = cpu.full(&[5, 4, 21], 0.25).unwrap();
+//! let p = cpu.download(&model.predict(&cpu, &x).unwrap()).unwrap();
+//! assert_eq!(p.len(), 5 * 2);                              // (N, tasks) probabilities
+//! ```
+
+mod architecture;
+mod twin;
+mod weights;
+
+use std::ops::Range;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::autodiff::{Tape, Var};
+use crate::backend::{Backend, Tensor};
+use crate::config::Config;
+use crate::layers::{Init, Layer, Mode, ParamSpec};
+use crate::optim::{Optimizer, Parameter};
+use crate::{Error, Result};
+
+pub use architecture::{INPUT_CHANNELS, resolve};
+pub use twin::{TwinReport, dense_twin};
+
+/// A model's forward pass recorded on a tape.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// `(N, tasks)` logits.
+    pub logits: Var,
+    /// The parameters as recorded, in [`Model::parameters`] order.
+    pub params: Vec<Var>,
+    /// The sum of the layers' regularization terms, if any.
+    pub penalty: Option<Var>,
+}
+
+/// A sequential model with its parameters on backend `B`.
+pub struct Model<B: Backend> {
+    config: Config,
+    input_length: usize,
+    layers: Vec<Layer>,
+    /// Parameters of all layers, layer by layer.
+    params: Vec<Parameter<B>>,
+    /// `layers.{i}.{name}` of each parameter.
+    names: Vec<String>,
+    /// The range of `params` each layer owns.
+    owned: Vec<Range<usize>>,
+}
+
+/// The specs of every parameter of `layers`, with names and per-layer ranges.
+fn param_layout(layers: &[Layer]) -> (Vec<ParamSpec>, Vec<String>, Vec<Range<usize>>) {
+    let (mut specs, mut names, mut owned) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, layer) in layers.iter().enumerate() {
+        let start = specs.len();
+        for spec in layer.params() {
+            names.push(format!("layers.{i}.{}", spec.name));
+            specs.push(spec);
+        }
+        owned.push(start..specs.len());
+    }
+    (specs, names, owned)
+}
+
+impl<B: Backend> Model<B> {
+    /// Builds the model of `config` for inputs of length `input_length` and initialises its
+    /// parameters from `seed`.
+    pub fn new(backend: &B, config: Config, input_length: usize, seed: u64) -> Result<Self> {
+        let layers = resolve(&config.layers, input_length)?;
+        let (specs, names, owned) = param_layout(&layers);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let params = specs
+            .iter()
+            .map(|spec| {
+                let n = spec.shape.iter().product();
+                let values: Vec<f32> = match spec.init {
+                    Init::Zeros => vec![0.0; n],
+                    Init::Uniform(b) => (0..n).map(|_| rng.random_range(-b..b)).collect(),
+                };
+                Ok(Parameter {
+                    value: backend.upload(&values, &spec.shape)?,
+                    constraint: spec.constraint,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            config,
+            input_length,
+            layers,
+            params,
+            names,
+            owned,
+        })
+    }
+
+    /// The configuration the model was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The sequence length the model reads.
+    pub fn input_length(&self) -> usize {
+        self.input_length
+    }
+
+    /// The resolved layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Number of tasks (logits per sequence).
+    pub fn tasks(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.output().size())
+    }
+
+    /// The parameters, layer by layer, with their names in the weights file.
+    pub fn parameters(&self) -> impl Iterator<Item = (&str, &Parameter<B>)> {
+        self.names.iter().map(String::as_str).zip(&self.params)
+    }
+
+    /// Number of trainable values.
+    pub fn parameter_count(&self) -> usize {
+        self.params.iter().map(|p| p.value.len()).sum()
+    }
+
+    /// Replaces parameter `name` (e.g. `layers.2.pos`) with `value` of the same shape.
+    pub fn set_parameter(&mut self, name: &str, value: B::Tensor) -> Result<()> {
+        let i = self
+            .names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| Error::invalid("set_parameter", format!("no parameter {name}")))?;
+        crate::backend::shapes::expect_same(
+            "set_parameter",
+            self.params[i].value.shape(),
+            value.shape(),
+        )?;
+        self.params[i].value = value;
+        Ok(())
+    }
+
+    /// Records the forward pass of the batch `x` (`(N, 4, input_length)`) on `tape`.
+    pub fn record(&self, tape: &mut Tape<'_, B>, x: Var, mode: Mode) -> Result<Recorded> {
+        let shape = tape.value(x).shape().to_vec();
+        if shape.len() != 3 || shape[1] != INPUT_CHANNELS || shape[2] != self.input_length {
+            return Err(Error::shape(
+                "model input",
+                format!(
+                    "expected (batch, {INPUT_CHANNELS}, {}), got {shape:?}",
+                    self.input_length
+                ),
+            ));
+        }
+        let params: Vec<Var> = self
+            .params
+            .iter()
+            .map(|p| tape.param(p.value.clone()))
+            .collect();
+        let mut h = x;
+        let mut penalty: Option<Var> = None;
+        for (layer, range) in self.layers.iter().zip(&self.owned) {
+            let own = &params[range.clone()];
+            h = layer.forward(tape, h, own, mode)?;
+            if let Some(p) = layer.penalty(tape, own)? {
+                penalty = Some(match penalty {
+                    Some(sum) => tape.add(sum, p)?,
+                    None => p,
+                });
+            }
+        }
+        Ok(Recorded {
+            logits: h,
+            params,
+            penalty,
+        })
+    }
+
+    /// One training step on a batch: forward with dropout seeded by `seed`, masked binary
+    /// cross-entropy plus the regularizers, backward, `optimizer` step and constraints.
+    /// Returns the loss as a `(1)` tensor, left on the device.
+    pub fn train_step(
+        &mut self,
+        backend: &B,
+        optimizer: &mut dyn Optimizer<B>,
+        x: &B::Tensor,
+        targets: &B::Tensor,
+        mask: &B::Tensor,
+        seed: u32,
+    ) -> Result<B::Tensor> {
+        let mut tape = Tape::new(backend);
+        let x = tape.input(x.clone());
+        let recorded = self.record(
+            &mut tape,
+            x,
+            Mode {
+                training: true,
+                seed,
+            },
+        )?;
+        let bce = tape.bce_with_logits(recorded.logits, targets, mask)?;
+        let loss = match recorded.penalty {
+            Some(p) => tape.add(bce, p)?,
+            None => bce,
+        };
+        let value = tape.value(loss).clone();
+        let grads = tape.backward(loss)?;
+        let grads: Vec<_> = recorded.params.iter().map(|v| grads.get(*v)).collect();
+        optimizer.step(backend, &mut self.params, &grads)?;
+        Ok(value)
+    }
+
+    /// `(N, tasks)` logits of the batch `x`, without dropout.
+    pub fn logits(&self, backend: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        let mut tape = Tape::new(backend);
+        let x = tape.input(x.clone());
+        let recorded = self.record(
+            &mut tape,
+            x,
+            Mode {
+                training: false,
+                seed: 0,
+            },
+        )?;
+        Ok(tape.value(recorded.logits).clone())
+    }
+
+    /// `(N, tasks)` probabilities: the sigmoid of [`Model::logits`].
+    pub fn predict(&self, backend: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        backend.sigmoid(&self.logits(backend, x)?)
+    }
+}

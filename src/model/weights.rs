@@ -1,0 +1,166 @@
+//! The weights file: safetensors, float32, tensors named `layers.{i}.{name}` with their stored
+//! shapes, and the model's config (TOML) and input length in the metadata. PyTorch and NumPy
+//! read it with the `safetensors` package alone.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use super::{Model, param_layout, resolve};
+use crate::backend::{Backend, Tensor};
+use crate::config::Config;
+use crate::optim::Parameter;
+use crate::{Error, Result};
+
+/// Metadata key of the model config (TOML), as contract.md fixes it.
+pub const CONFIG_KEY: &str = "config";
+/// Metadata key of the input length.
+pub const INPUT_LENGTH_KEY: &str = "input_length";
+
+fn weights_error(path: &str, detail: impl std::fmt::Display) -> Error {
+    Error::Weights {
+        path: path.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+impl<B: Backend> Model<B> {
+    /// The weights file's bytes (reads the parameters back from the backend).
+    pub fn to_safetensors(&self, backend: &B) -> Result<Vec<u8>> {
+        let mut tensors = Vec::with_capacity(self.params.len());
+        for (name, p) in self.names.iter().zip(&self.params) {
+            let values = backend.download(&p.value)?;
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            tensors.push((name.clone(), p.value.shape().to_vec(), bytes));
+        }
+        let views = tensors
+            .iter()
+            .map(|(name, shape, bytes)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.as_str(), v))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| weights_error("(in memory)", e))?;
+        let metadata = HashMap::from([
+            (CONFIG_KEY.to_string(), self.config.to_toml_string()?),
+            (INPUT_LENGTH_KEY.to_string(), self.input_length.to_string()),
+        ]);
+        safetensors::serialize(views, Some(metadata)).map_err(|e| weights_error("(in memory)", e))
+    }
+
+    /// Writes the weights file to `path` atomically: a temporary file beside it, then a rename,
+    /// so an interrupted save never leaves a half-written file.
+    pub fn save(&self, backend: &B, path: &Path) -> Result<()> {
+        let bytes = self.to_safetensors(backend)?;
+        let io = |source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+        let written = std::fs::File::create(&temp)
+            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&temp, path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(io(e));
+        }
+        Ok(())
+    }
+
+    /// Reads a weights file written by [`Model::save`] or by any safetensors writer that
+    /// follows contract.md.
+    pub fn load(backend: &B, path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_safetensors(backend, &bytes, &path.display().to_string())
+    }
+
+    /// Builds a model from a weights file's bytes; `origin` names the file in errors.
+    pub fn from_safetensors(backend: &B, bytes: &[u8], origin: &str) -> Result<Self> {
+        let (_, metadata) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| weights_error(origin, format!("not a safetensors file: {e}")))?;
+        let info = metadata.metadata().clone().unwrap_or_default();
+        let config_text = info.get(CONFIG_KEY).ok_or_else(|| {
+            weights_error(
+                origin,
+                format!("the metadata has no `{CONFIG_KEY}` entry with the model's TOML config"),
+            )
+        })?;
+        let config = Config::from_toml_str(config_text)
+            .map_err(|e| weights_error(origin, format!("the metadata's config: {e}")))?;
+        let input_length: usize = info
+            .get(INPUT_LENGTH_KEY)
+            .ok_or_else(|| {
+                weights_error(
+                    origin,
+                    format!("the metadata has no `{INPUT_LENGTH_KEY}` entry"),
+                )
+            })?
+            .parse()
+            .map_err(|e| {
+                weights_error(
+                    origin,
+                    format!("`{INPUT_LENGTH_KEY}` is not a whole number: {e}"),
+                )
+            })?;
+        let layers = resolve(&config.layers, input_length).map_err(|e| weights_error(origin, e))?;
+        let (specs, names, owned) = param_layout(&layers);
+        let file = SafeTensors::deserialize(bytes).map_err(|e| weights_error(origin, e))?;
+        if let Some(extra) = file
+            .names()
+            .into_iter()
+            .find(|n| !names.iter().any(|m| m == n))
+        {
+            return Err(weights_error(
+                origin,
+                format!("tensor `{extra}` belongs to no parameter of the config's model"),
+            ));
+        }
+        let mut params = Vec::with_capacity(specs.len());
+        for (spec, name) in specs.iter().zip(&names) {
+            let view = file
+                .tensor(name)
+                .map_err(|_| weights_error(origin, format!("tensor `{name}` is missing")))?;
+            if view.dtype() != Dtype::F32 {
+                return Err(weights_error(
+                    origin,
+                    format!("tensor `{name}` is {:?}, sepfc reads float32", view.dtype()),
+                ));
+            }
+            if view.shape() != spec.shape.as_slice() {
+                return Err(weights_error(
+                    origin,
+                    format!(
+                        "tensor `{name}` has shape {:?}, the config's model needs {:?}",
+                        view.shape(),
+                        spec.shape
+                    ),
+                ));
+            }
+            let values: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            params.push(Parameter {
+                value: backend.upload(&values, &spec.shape)?,
+                constraint: spec.constraint,
+            });
+        }
+        Ok(Self {
+            config,
+            input_length,
+            layers,
+            params,
+            names,
+            owned,
+        })
+    }
+}
