@@ -116,25 +116,20 @@ fn resolve_one(
     })
 }
 
-/// `tie_rc_channels` asks for a strand-invariant model: it needs symmetric positional weights,
-/// input channels in reverse-complement pairs and positions that mirror.
+/// `tie_rc_channels` needs input channels in reverse-complement pairs; together with
+/// `symmetric` it asks for a strand-invariant model, which also needs positions that mirror.
 fn check_strand_invariance(c: &SeparableConfig, strands: &Strands) -> Result<(), String> {
     if !c.tie_rc_channels {
         return Ok(());
-    }
-    if !c.symmetric {
-        return Err(
-            "tie_rc_channels makes the model strand-invariant only with symmetric = true".into(),
-        );
     }
     if let Err(why) = &strands.paired {
         return Err(format!(
             "tie_rc_channels needs input channels in reverse-complement pairs, but {why}"
         ));
     }
-    if let Err(why) = &strands.mirrored {
+    if let (true, Err(why)) = (c.symmetric, &strands.mirrored) {
         return Err(format!(
-            "tie_rc_channels asks for strand invariance, which needs positions that mirror, but {why}"
+            "symmetric with tie_rc_channels asks for strand invariance, which needs positions that mirror, but {why}"
         ));
     }
     Ok(())
