@@ -1,8 +1,8 @@
 //! The embedded demo: simulate sequences with a motif planted near their centre, train a small separable model
 //! on them and report how well it finds the motif on held-out sequences.
 //!
-//! The model: `revcomp_conv1d(8, k=9, relu) -> maxpool1d(4) -> separable_fc(4, symmetric) ->
-//! relu -> dense(1)`, trained with Adam on binary cross-entropy.
+//! The model ([`MODEL`]): `revcomp_conv1d(8, k=9, relu) -> maxpool1d(4) ->
+//! separable_fc(4, symmetric, relu) -> dense(1)`, trained with Adam on binary cross-entropy.
 
 use std::time::Instant;
 
@@ -10,10 +10,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::Result;
-use crate::autodiff::Tape;
-use crate::backend::{Backend, Conv1dSpec, PoolSpec};
+use crate::backend::{Backend, Tensor};
+use crate::config::Config;
 use crate::metrics::auroc;
-use crate::optim::{Adam, Optimizer, Parameter};
+use crate::model::Model;
+use crate::optim::Adam;
 
 /// Sizes and schedule of the demo.
 #[derive(Debug, Clone)]
@@ -52,14 +53,25 @@ pub struct DemoReport {
     pub epoch_losses: Vec<f32>,
     /// auROC on the held-out sequences after training.
     pub test_auroc: f64,
+    /// The separable layer's learned positional weights, one row per unit, mirrored to the
+    /// full pooled length.
+    pub positional_weights: Vec<Vec<f32>>,
+}
+
+/// `values` as a line of block characters from lowest to highest.
+pub fn sparkline(values: &[f32]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let lo = values.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let span = (hi - lo).max(f32::EPSILON);
+    values
+        .iter()
+        .map(|v| BARS[(((v - lo) / span) * 7.0).round() as usize])
+        .collect()
 }
 
 /// The motif planted in positive sequences (a GATA site), in either orientation.
 const MOTIF: &[u8] = b"AGATAAGG";
-const FILTERS: usize = 8;
-const WIDTH: usize = 9;
-const POOL: usize = 4;
-const UNITS: usize = 4;
 
 fn reverse_complement(seq: &[u8]) -> Vec<u8> {
     seq.iter()
@@ -104,68 +116,28 @@ fn simulate(rng: &mut StdRng, n: usize, length: usize) -> (Vec<f32>, Vec<bool>) 
     (x, labels)
 }
 
-/// Uniform values in `+-bound`.
-fn init(rng: &mut StdRng, n: usize, bound: f32) -> Vec<f32> {
-    (0..n).map(|_| rng.random_range(-bound..bound)).collect()
-}
+/// The demo model, in the config format of contract.md.
+pub const MODEL: &str = r#"
+[[layers]]
+type = "revcomp_conv1d"
+filters = 8
+kernel_size = 9
+activation = "relu"
 
-/// The demo model's parameters: conv weight and bias, stored positional weights, channel
-/// weights, dense weight and bias.
-fn init_params<B: Backend>(be: &B, rng: &mut StdRng, length: usize) -> Result<Vec<Parameter<B>>> {
-    let pooled = (length - WIDTH + 1 - POOL) / POOL + 1;
-    let stored = pooled.div_ceil(2);
-    let channels = 2 * FILTERS;
-    let factor = (2.0 / (stored * channels + UNITS) as f32).powf(0.25);
-    let conv = (6.0 / ((4 + FILTERS) * WIDTH) as f32).sqrt();
-    let shapes_and_bounds: [(Vec<usize>, f32); 6] = [
-        (vec![FILTERS, 4, WIDTH], conv),
-        (vec![FILTERS], 0.0),
-        (vec![UNITS, stored], factor),
-        (vec![UNITS, channels], factor),
-        (vec![1, UNITS], (6.0 / (UNITS + 1) as f32).sqrt()),
-        (vec![1], 0.0),
-    ];
-    shapes_and_bounds
-        .iter()
-        .map(|(shape, bound)| {
-            let n = shape.iter().product();
-            let values = if *bound > 0.0 {
-                init(rng, n, *bound)
-            } else {
-                vec![0.0; n]
-            };
-            Ok(Parameter::new(be.upload(&values, shape)?))
-        })
-        .collect()
-}
+[[layers]]
+type = "maxpool1d"
+pool_size = 4
 
-/// Logits `(n, 1)` of the model, recorded on `tape`; returns the logits and the parameter vars.
-fn forward<B: Backend>(
-    tape: &mut Tape<'_, B>,
-    params: &[Parameter<B>],
-    x: B::Tensor,
-    length: usize,
-) -> Result<(crate::autodiff::Var, Vec<crate::autodiff::Var>)> {
-    let vars: Vec<_> = params.iter().map(|p| tape.param(p.value.clone())).collect();
-    let x = tape.input(x);
-    let w = tape.rc_expand(vars[0])?;
-    let b = tape.rc_expand(vars[1])?;
-    let h = tape.conv1d(x, w, b, Conv1dSpec::valid(1))?;
-    let h = tape.relu(h)?;
-    let h = tape.maxpool1d(
-        h,
-        PoolSpec {
-            size: POOL,
-            stride: POOL,
-        },
-    )?;
-    let pooled = (length - WIDTH + 1 - POOL) / POOL + 1;
-    let pos = tape.mirror_expand(vars[2], pooled)?;
-    let h = tape.separable(h, pos, vars[3])?;
-    let h = tape.relu(h)?;
-    let logits = tape.dense(h, vars[4], vars[5])?;
-    Ok((logits, vars))
-}
+[[layers]]
+type = "separable_fc"
+units = 4
+symmetric = true
+activation = "relu"
+
+[[layers]]
+type = "dense"
+units = 1
+"#;
 
 /// Runs the demo on `backend`, calling `progress` with a line after each epoch.
 pub fn run<B: Backend>(
@@ -176,11 +148,13 @@ pub fn run<B: Backend>(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let (train_x, train_y) = simulate(&mut rng, config.train, config.length);
     let (test_x, test_y) = simulate(&mut rng, config.test, config.length);
-    let mut params = init_params(backend, &mut rng, config.length)?;
+    let model_config = Config::from_toml_str(MODEL)?;
+    let mut model = Model::new(backend, model_config, config.length, config.seed)?;
     let mut adam = Adam::new(0.01);
     let per_seq = 4 * config.length;
     let mut order: Vec<usize> = (0..config.train).collect();
     let mut epoch_losses = Vec::new();
+    let mut step = 0u32;
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         for i in (1..order.len()).rev() {
@@ -196,17 +170,13 @@ pub fn run<B: Backend>(
                 yb.push(if train_y[i] { 1.0 } else { 0.0 });
             }
             let n = chunk.len();
-            let mut tape = Tape::new(backend);
             let x = backend.upload(&xb, &[n, 4, config.length])?;
-            let (logits, vars) = forward(&mut tape, &params, x, config.length)?;
             let targets = backend.upload(&yb, &[n, 1])?;
             let mask = backend.full(&[n, 1], 1.0)?;
-            let loss = tape.bce_with_logits(logits, &targets, &mask)?;
-            loss_sum += backend.download(tape.value(loss))?[0];
+            let loss = model.train_step(backend, &mut adam, &x, &targets, &mask, step)?;
+            loss_sum += backend.download(&loss)?[0];
             batches += 1;
-            let grads = tape.backward(loss)?;
-            let grads: Vec<_> = vars.iter().map(|v| grads.get(*v)).collect();
-            adam.step(backend, &mut params, &grads)?;
+            step += 1;
         }
         let mean_loss = loss_sum / batches as f32;
         epoch_losses.push(mean_loss);
@@ -216,13 +186,30 @@ pub fn run<B: Backend>(
             started.elapsed().as_secs_f32()
         ));
     }
-    let mut tape = Tape::new(backend);
     let x = backend.upload(&test_x, &[config.test, 4, config.length])?;
-    let (logits, _) = forward(&mut tape, &params, x, config.length)?;
-    let scores = backend.download(tape.value(logits))?;
+    let scores = backend.download(&model.logits(backend, &x)?)?;
     let test_auroc = auroc(&scores, &test_y).unwrap_or(0.5);
+    let (_, pos) = model
+        .parameters()
+        .find(|(name, _)| *name == "layers.2.pos")
+        .expect("the demo model has a separable layer at index 2");
+    let stored = backend.download(&pos.value)?;
+    let stored_len = pos.value.shape()[1];
+    let full_len = match &model.layers()[2] {
+        crate::layers::Layer::Separable(l) => l.length,
+        _ => stored_len,
+    };
+    let positional_weights = stored
+        .chunks(stored_len)
+        .map(|row| {
+            (0..full_len)
+                .map(|i| row[i.min(full_len - 1 - i)])
+                .collect()
+        })
+        .collect();
     Ok(DemoReport {
         epoch_losses,
         test_auroc,
+        positional_weights,
     })
 }

@@ -25,6 +25,10 @@ fn run_demo<B: Backend>(backend: &B) -> sepfc::Result<()> {
     );
     let report = demo::run(backend, &config, |line| println!("  {line}"))?;
     println!("held-out auROC: {:.3}", report.test_auroc);
+    println!("learned positional weights of the separable layer (sequence start to end):");
+    for (unit, row) in report.positional_weights.iter().enumerate() {
+        println!("  unit {unit}: {}", demo::sparkline(row));
+    }
     Ok(())
 }
 
