@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use crate::Result;
 use crate::backend::{Backend, Tensor};
 use crate::config::Config;
+use crate::dna::{one_hot_into, reverse_complement};
 use crate::metrics::auroc;
 use crate::model::Model;
 use crate::optim::Adam;
@@ -73,22 +74,10 @@ pub fn sparkline(values: &[f32]) -> String {
 /// The motif planted in positive sequences (a GATA site), in either orientation.
 const MOTIF: &[u8] = b"AGATAAGG";
 
-fn reverse_complement(seq: &[u8]) -> Vec<u8> {
-    seq.iter()
-        .rev()
-        .map(|b| match b {
-            b'A' => b'T',
-            b'C' => b'G',
-            b'G' => b'C',
-            _ => b'A',
-        })
-        .collect()
-}
-
 /// `n` random sequences, half with the motif planted on a random strand near the centre,
 /// one-hot encoded as `(n, 4, length)`, with their labels.
 fn simulate(rng: &mut StdRng, n: usize, length: usize) -> (Vec<f32>, Vec<bool>) {
-    let mut x = vec![0.0; n * 4 * length];
+    let mut x = Vec::with_capacity(n * 4 * length);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
         let mut seq: Vec<u8> = (0..length)
@@ -107,10 +96,7 @@ fn simulate(rng: &mut StdRng, n: usize, length: usize) -> (Vec<f32>, Vec<bool>) 
             let start = (centre + spread).clamp(0, (length - site.len()) as i64) as usize;
             seq[start..start + site.len()].copy_from_slice(&site);
         }
-        for (l, b) in seq.iter().enumerate() {
-            let channel = b"ACGT".iter().position(|c| c == b).unwrap_or(0);
-            x[(i * 4 + channel) * length + l] = 1.0;
-        }
+        one_hot_into(&seq, &mut x);
         labels.push(positive);
     }
     (x, labels)

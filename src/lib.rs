@@ -6,12 +6,14 @@
 //! - [`optim`]: SGD, Adam and parameter constraints;
 //! - [`config`], [`layers`], [`model`]: models from a TOML config, trained and saved as
 //!   safetensors;
+//! - [`dna`]: one-hot encoding and reverse complements;
 //! - [`metrics`], [`demo`]: auROC and the embedded demo.
 
 pub mod autodiff;
 pub mod backend;
 pub mod config;
 pub mod demo;
+pub mod dna;
 mod error;
 pub mod layers;
 pub mod metrics;

@@ -9,8 +9,8 @@ use common::{assert_close, rng};
 use rand::Rng;
 use sepfc::Error;
 use sepfc::autodiff::Tape;
-use sepfc::backend::cpu::{Cpu, CpuTensor};
 use sepfc::backend::Backend;
+use sepfc::backend::cpu::{Cpu, CpuTensor};
 use sepfc::config::Config;
 use sepfc::layers::Mode;
 use sepfc::model::{Model, dense_twin};
@@ -25,36 +25,19 @@ fn config(text: &str) -> Config {
     Config::from_toml_str(text).unwrap()
 }
 
-/// One-hot `(N, 4, L)` of `seqs` (A, C, G, T; anything else all zeros).
+/// One-hot `(N, 4, L)` of `seqs`.
 fn one_hot(seqs: &[Vec<u8>]) -> CpuTensor {
-    let l = seqs[0].len();
-    let mut x = vec![0.0; seqs.len() * 4 * l];
-    for (n, s) in seqs.iter().enumerate() {
-        for (i, b) in s.iter().enumerate() {
-            if let Some(c) = b"ACGT".iter().position(|x| x == b) {
-                x[(n * 4 + c) * l + i] = 1.0;
-            }
-        }
+    let mut x = Vec::new();
+    for s in seqs {
+        sepfc::dna::one_hot_into(s, &mut x);
     }
-    Cpu.upload(&x, &[seqs.len(), 4, l]).unwrap()
+    Cpu.upload(&x, &[seqs.len(), 4, seqs[0].len()]).unwrap()
 }
 
 fn random_seqs(seed: u64, n: usize, l: usize) -> Vec<Vec<u8>> {
     let mut r = rng(seed);
     (0..n)
         .map(|_| (0..l).map(|_| b"ACGT"[r.random_range(0..4)]).collect())
-        .collect()
-}
-
-fn reverse_complement(s: &[u8]) -> Vec<u8> {
-    s.iter()
-        .rev()
-        .map(|b| match b {
-            b'A' => b'T',
-            b'C' => b'G',
-            b'G' => b'C',
-            _ => b'A',
-        })
         .collect()
 }
 
@@ -267,7 +250,10 @@ fn strand_model(length: usize, tied: bool, seed: u64) -> Model<Cpu> {
 /// Largest |f(x) - f(rc(x))| over random sequences.
 fn strand_gap(model: &Model<Cpu>, length: usize, seed: u64) -> f32 {
     let seqs = random_seqs(seed, 6, length);
-    let rc: Vec<Vec<u8>> = seqs.iter().map(|s| reverse_complement(s)).collect();
+    let rc: Vec<Vec<u8>> = seqs
+        .iter()
+        .map(|s| sepfc::dna::reverse_complement(s))
+        .collect();
     let forward = model.logits(&Cpu, &one_hot(&seqs)).unwrap();
     let backward = model.logits(&Cpu, &one_hot(&rc)).unwrap();
     forward

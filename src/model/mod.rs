@@ -26,8 +26,8 @@
 //!     units = 2
 //! "#).unwrap();
 //! let cpu = Cpu;
-//! let model = Model::new(&cpu, config, 21, 0).unwrap();   // inputs (N, 4, 21)
-//! let x = cpu.full(&[5, 4, 21], 0.25).unwrap();
+//! let model = Model::new(&cpu, config, 22, 0).unwrap();   // inputs (N, 4, 22)
+//! let x = cpu.full(&[5, 4, 22], 0.25).unwrap();
 //! let p = cpu.download(&model.predict(&cpu, &x).unwrap()).unwrap();
 //! assert_eq!(p.len(), 5 * 2);                              // (N, tasks) probabilities
 //! ```
