@@ -12,12 +12,16 @@
 pub mod autodiff;
 pub mod backend;
 pub mod config;
+pub mod data;
 pub mod demo;
 pub mod dna;
 mod error;
+pub mod explain;
 pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod simulate;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -1,0 +1,7 @@
+//! (being written)
+
+/// (being written)
+pub struct Dataset;
+
+/// (being written)
+pub struct Batch;

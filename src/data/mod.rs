@@ -1,0 +1,11 @@
+//! Reading sequences and labels: FASTA (plain or gzip) with a labels TSV, BED intervals on an
+//! indexed genome, and the datasets of `../shared/data`; a [`Dataset`] of fixed-length
+//! sequences with per-task labels, its splits, and one-hot batches.
+
+pub mod bed;
+pub mod dataset;
+pub mod fasta;
+pub mod labels;
+pub mod simdata;
+
+pub use dataset::{Batch, Dataset};
