@@ -87,9 +87,19 @@ pub struct DataConfig {
     /// Window length centred on each BED interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<usize>,
-    /// Chromosomes held out for validation (BED input).
+    /// Chromosomes held out for validation (BED input, or FASTA ids like `chr8:100-200`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_chroms: Option<Vec<String>>,
+    /// Chromosomes held out for testing: never trained or validated on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_chroms: Option<Vec<String>>,
+    /// A simulated-data TSV (`seqName sequence embeddings task...`, plain or gzip) instead of
+    /// `fasta` + `labels`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simdata: Option<PathBuf>,
+    /// Ids (one per line, plain or gzip) held out for testing: never trained or validated on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_ids: Option<PathBuf>,
 }
 
 /// Optimizer choice.
@@ -121,6 +131,10 @@ pub struct TrainConfig {
     pub shuffle: bool,
     /// Add each batch's reverse complements.
     pub rc_augment: bool,
+    /// Stop after this many epochs without a better validation auPRC (none: run all epochs).
+    /// The weights of the best epoch are kept either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -133,6 +147,7 @@ impl Default for TrainConfig {
             seed: 0,
             shuffle: true,
             rc_augment: false,
+            patience: None,
         }
     }
 }

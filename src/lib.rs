@@ -11,6 +11,7 @@
 
 pub mod autodiff;
 pub mod backend;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod demo;
@@ -21,6 +22,7 @@ pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod progress;
 pub mod simulate;
 pub mod train;
 

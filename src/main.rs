@@ -1,70 +1,274 @@
-//! The `sepfc` command line. For now: the demo (`sepfc` or `sepfc demo [--device D]`).
+//! The `sepfc` command line: parses arguments, then calls the library.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand, ValueEnum};
 use sepfc::backend::Backend;
-use sepfc::backend::cpu::Cpu;
-use sepfc::backend::gpu::Gpu;
+use sepfc::commands::{self, Device, run_on};
+use sepfc::config::OptimizerKind;
 use sepfc::demo::{self, DemoConfig};
+use sepfc::explain::Method;
 
-const USAGE: &str = "usage: sepfc [demo] [--device auto|gpu|cpu]
+/// Train convolutional networks with separable fully connected layers on DNA sequence, on any
+/// GPU through wgpu or on the CPU.
+#[derive(Parser)]
+#[command(name = "sepfc", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-  demo    simulate sequences with a planted motif, train a small separable model on them and
-          report its auROC on held-out sequences (the default command)
-  --device  auto (default): a hardware GPU if wgpu finds one, else the CPU reference;
-            gpu: any wgpu adapter, software ones (lavapipe) included; cpu: the CPU reference";
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    /// A hardware GPU if wgpu finds one, else the CPU.
+    Auto,
+    /// Any wgpu adapter, software ones (lavapipe) included.
+    Gpu,
+    /// The CPU backend.
+    Cpu,
+}
 
-fn run_demo<B: Backend>(backend: &B) -> sepfc::Result<()> {
-    let config = DemoConfig::default();
-    println!(
-        "sepfc demo on {}: {} training and {} held-out sequences of {} bp, half with a planted GATA motif",
-        backend.describe(),
-        config.train,
-        config.test,
-        config.length
-    );
-    let report = demo::run(backend, &config, |line| println!("  {line}"))?;
-    println!("held-out auROC: {:.3}", report.test_auroc);
-    println!("learned positional weights of the separable layer (sequence start to end):");
-    for (unit, row) in report.positional_weights.iter().enumerate() {
-        println!("  unit {unit}: {}", demo::sparkline(row));
+impl From<DeviceArg> for Device {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Auto => Device::Auto,
+            DeviceArg::Gpu => Device::Gpu,
+            DeviceArg::Cpu => Device::Cpu,
+        }
     }
-    Ok(())
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OptimizerArg {
+    /// Adam with PyTorch's defaults.
+    Adam,
+    /// Plain stochastic gradient descent.
+    Sgd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodArg {
+    /// Gradient of the task's logit times the one-hot input, summed over channels.
+    GradXInput,
+    /// In-silico mutagenesis: the logit's drop when a base is changed, averaged over the
+    /// three alternatives.
+    Ism,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate sequences with a motif planted near their centre, train a small separable
+    /// model on them and report its held-out auROC (the default command).
+    Demo {
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+    },
+    /// Train a model from a config file (see examples/ and README.md) on its [data].
+    Train {
+        /// The TOML config: [data], [train] and the [[layers]] list. Paths in it are relative
+        /// to its folder.
+        #[arg(long)]
+        config: PathBuf,
+        /// Output folder: model.safetensors (best weights), config.toml (as run),
+        /// metrics.json (per epoch) and checkpoint.safetensors (for --resume).
+        #[arg(long)]
+        out: PathBuf,
+        /// Start from these weights (same layers and input length) instead of random ones.
+        #[arg(long)]
+        init: Option<PathBuf>,
+        /// Continue an interrupted run from OUT/checkpoint.safetensors.
+        #[arg(long)]
+        resume: bool,
+        /// Optimizer (overrides [train] optimizer).
+        #[arg(long, value_enum)]
+        optimizer: Option<OptimizerArg>,
+        /// Learning rate (overrides [train] lr).
+        #[arg(long)]
+        lr: Option<f32>,
+        /// Passes over the training set (overrides [train] epochs).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Sequences per step (overrides [train] batch_size).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Seed of the weights, batch order and dropout (overrides [train] seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Keep the training set's order.
+        #[arg(long)]
+        no_shuffle: bool,
+        /// Train on each batch's reverse complements too.
+        #[arg(long)]
+        rc_augment: bool,
+        /// Stop after this many epochs without a better validation auPRC.
+        #[arg(long)]
+        patience: Option<usize>,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+    },
+    /// Write sigmoid probabilities for every FASTA record: a TSV with a header `id` and one
+    /// column per task, rows in input order.
+    Predict {
+        /// A training output folder or a weights file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Sequences (plain or gzip FASTA), all of the model's input length.
+        #[arg(long)]
+        fasta: PathBuf,
+        /// The TSV to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Sequences per batch.
+        #[arg(long, default_value_t = 256)]
+        batch_size: usize,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+    },
+    /// Print auROC and auPRC per task on labelled sequences.
+    Evaluate {
+        /// A training output folder or a weights file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Sequences (plain or gzip FASTA).
+        #[arg(long)]
+        fasta: PathBuf,
+        /// Labels: a TSV with header `id` and one column per task, or a two-column `.target`
+        /// file (`1 0` = bound) with one row per record.
+        #[arg(long)]
+        labels: PathBuf,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+    },
+    /// Write per-position importance scores of one task: rows `id<TAB>s_0,s_1,...`.
+    Explain {
+        /// A training output folder or a weights file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Sequences (plain or gzip FASTA), all of the model's input length.
+        #[arg(long)]
+        fasta: PathBuf,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Task name or 0-based index.
+        #[arg(long, default_value = "0")]
+        task: String,
+        /// Scoring method.
+        #[arg(long, value_enum, default_value = "grad-x-input")]
+        method: MethodArg,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+    },
+}
+
+struct DemoJob;
+
+impl commands::BackendTask for DemoJob {
+    type Output = ();
+
+    fn run<B: Backend + 'static>(self, backend: &B) -> sepfc::Result<()> {
+        let config = DemoConfig::default();
+        println!(
+            "sepfc demo on {}: {} training and {} held-out sequences of {} bp, half with a planted GATA motif",
+            backend.describe(),
+            config.train,
+            config.test,
+            config.length
+        );
+        let report = demo::run(backend, &config, |line| println!("  {line}"))?;
+        println!("held-out auROC: {:.3}", report.test_auroc);
+        println!("learned positional weights of the separable layer (sequence start to end):");
+        for (unit, row) in report.positional_weights.iter().enumerate() {
+            println!("  unit {unit}: {}", demo::sparkline(row));
+        }
+        Ok(())
+    }
+}
+
+fn run(command: Command) -> sepfc::Result<()> {
+    match command {
+        Command::Demo { device } => run_on(device.into(), DemoJob),
+        Command::Train {
+            config,
+            out,
+            init,
+            resume,
+            optimizer,
+            lr,
+            epochs,
+            batch_size,
+            seed,
+            no_shuffle,
+            rc_augment,
+            patience,
+            device,
+        } => commands::train::run(commands::train::TrainArgs {
+            config,
+            out,
+            init,
+            resume,
+            overrides: commands::train::Overrides {
+                optimizer: optimizer.map(|o| match o {
+                    OptimizerArg::Adam => OptimizerKind::Adam,
+                    OptimizerArg::Sgd => OptimizerKind::Sgd,
+                }),
+                lr,
+                epochs,
+                batch_size,
+                seed,
+                no_shuffle,
+                rc_augment,
+                patience,
+            },
+            device: device.into(),
+        })
+        .map(|_| ()),
+        Command::Predict {
+            model,
+            fasta,
+            out,
+            batch_size,
+            device,
+        } => commands::predict::run(&model, &fasta, &out, batch_size, device.into()),
+        Command::Evaluate {
+            model,
+            fasta,
+            labels,
+            device,
+        } => commands::evaluate::run(&model, &fasta, &labels, device.into()).map(|_| ()),
+        Command::Explain {
+            model,
+            fasta,
+            out,
+            task,
+            method,
+            device,
+        } => commands::explain::run(
+            &model,
+            &fasta,
+            &out,
+            &task,
+            match method {
+                MethodArg::GradXInput => Method::GradXInput,
+                MethodArg::Ism => Method::Ism,
+            },
+            device.into(),
+        ),
+    }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut device = "auto".to_string();
-    let mut rest = args.iter().map(String::as_str);
-    while let Some(arg) = rest.next() {
-        match arg {
-            "demo" => {}
-            "--device" => match rest.next() {
-                Some(d @ ("auto" | "gpu" | "cpu")) => device = d.to_string(),
-                other => {
-                    eprintln!("error: --device takes auto, gpu or cpu, got {other:?}\n\n{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("error: unknown argument {other:?}\n\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let result = match device.as_str() {
-        "cpu" => run_demo(&Cpu),
-        "gpu" => Gpu::new().and_then(|gpu| run_demo(&gpu)),
-        _ => match Gpu::new() {
-            Ok(gpu) if !gpu.is_software() => run_demo(&gpu),
-            _ => run_demo(&Cpu),
-        },
-    };
-    match result {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Demo {
+        device: DeviceArg::Auto,
+    });
+    match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

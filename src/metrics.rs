@@ -1,4 +1,4 @@
-//! Ranking metrics of binary predictions.
+//! Ranking metrics of binary predictions: auROC and auPRC (average precision).
 
 /// Area under the ROC curve: the probability that a random positive scores above a random
 /// negative, ties counting one half (the Mann-Whitney statistic, with average ranks for ties).
@@ -33,9 +33,71 @@ pub fn auroc(scores: &[f32], labels: &[bool]) -> Option<f64> {
     Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
 }
 
+/// Area under the precision-recall curve as average precision: the sum over score thresholds,
+/// from high to low, of precision times the gain in recall; tied scores enter together. `None`
+/// when there is no positive.
+///
+/// ```
+/// use sepfc::metrics::auprc;
+/// assert_eq!(auprc(&[0.9, 0.1, 0.8, 0.3], &[true, false, true, false]), Some(1.0));
+/// // the positive ranks second: precision 1/2 at recall 1
+/// assert_eq!(auprc(&[0.9, 0.8], &[false, true]), Some(0.5));
+/// ```
+pub fn auprc(scores: &[f32], labels: &[bool]) -> Option<f64> {
+    let positives = labels.iter().filter(|&&l| l).count();
+    if positives == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut true_pos, mut seen, mut area) = (0usize, 0usize, 0.0);
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && scores[order[end]] == scores[order[start]] {
+            end += 1;
+        }
+        let new_pos = order[start..end].iter().filter(|&&i| labels[i]).count();
+        true_pos += new_pos;
+        seen += end - start;
+        area += (new_pos as f64 / positives as f64) * (true_pos as f64 / seen as f64);
+        start = end;
+    }
+    Some(area)
+}
+
+/// auROC and auPRC of one task over the examples whose label is present (not NaN);
+/// labels >= 0.5 count as positive.
+pub fn task_metrics(scores: &[f32], labels: &[f32]) -> (Option<f64>, Option<f64>) {
+    let (s, l): (Vec<f32>, Vec<bool>) = scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, y)| !y.is_nan())
+        .map(|(&s, &y)| (s, y >= 0.5))
+        .unzip();
+    (auroc(&s, &l), auprc(&s, &l))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::auroc;
+    use super::{auprc, auroc, task_metrics};
+
+    #[test]
+    fn auprc_of_hand_worked_cases() {
+        // ranks: + - + -> precision 1 at recall 1/2, 2/3 at recall 1: (1 + 2/3) / 2
+        let ap = auprc(&[0.9, 0.8, 0.7], &[true, false, true]).unwrap();
+        assert!((ap - 5.0 / 6.0).abs() < 1e-12, "{ap}");
+        // a tie of one positive and one negative at the top: precision 1/2 at recall 1
+        assert_eq!(auprc(&[0.5, 0.5, 0.1], &[true, false, false]), Some(0.5));
+        assert_eq!(auprc(&[0.5, 0.4], &[false, false]), None);
+    }
+
+    #[test]
+    fn task_metrics_skip_missing_labels() {
+        let (roc, pr) = task_metrics(&[0.9, 0.2, 0.8, 0.1], &[1.0, f32::NAN, 1.0, 0.0]);
+        assert_eq!(roc, Some(1.0));
+        assert_eq!(pr, Some(1.0));
+    }
 
     #[test]
     fn auroc_of_hand_worked_cases() {

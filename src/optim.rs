@@ -55,6 +55,15 @@ impl<B: Backend> Parameter<B> {
     }
 }
 
+/// What an optimizer carries from step to step, for checkpoints: its step count and named
+/// tensors (Adam's moments `m.{i}` and `v.{i}` of parameter `i`).
+pub struct OptimizerState<B: Backend> {
+    /// Steps taken.
+    pub step: u32,
+    /// Named state tensors.
+    pub tensors: Vec<(String, B::Tensor)>,
+}
+
 /// Updates parameters from their gradients.
 pub trait Optimizer<B: Backend> {
     /// One step: `grads[i]` is the gradient of `params[i]`, or `None` for a parameter the loss
@@ -65,6 +74,12 @@ pub trait Optimizer<B: Backend> {
         params: &mut [Parameter<B>],
         grads: &[Option<&B::Tensor>],
     ) -> Result<()>;
+
+    /// The state to save in a checkpoint.
+    fn state(&self) -> OptimizerState<B>;
+
+    /// Continues from a state [`Optimizer::state`] returned.
+    fn load_state(&mut self, state: OptimizerState<B>) -> Result<()>;
 }
 
 fn check_counts(params: usize, grads: usize) -> Result<()> {
@@ -101,6 +116,23 @@ impl<B: Backend> Optimizer<B> for Sgd {
             }
         }
         Ok(())
+    }
+
+    fn state(&self) -> OptimizerState<B> {
+        OptimizerState {
+            step: 0,
+            tensors: Vec::new(),
+        }
+    }
+
+    fn load_state(&mut self, state: OptimizerState<B>) -> Result<()> {
+        match state.tensors.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(Error::invalid(
+                "sgd state",
+                format!("SGD keeps no state, got tensor {name}"),
+            )),
+        }
     }
 }
 
@@ -148,8 +180,8 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
         grads: &[Option<&B::Tensor>],
     ) -> Result<()> {
         check_counts(params.len(), grads.len())?;
-        if self.moments.len() != params.len() {
-            self.moments = (0..params.len()).map(|_| None).collect();
+        if self.moments.len() < params.len() {
+            self.moments.resize_with(params.len(), || None);
         }
         self.step += 1;
         let hyper = AdamStep {
@@ -172,6 +204,51 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 c.apply(backend, &mut p.value)?;
             }
         }
+        Ok(())
+    }
+
+    fn state(&self) -> OptimizerState<B> {
+        let mut tensors = Vec::new();
+        for (i, slot) in self.moments.iter().enumerate() {
+            if let Some((m, v)) = slot {
+                tensors.push((format!("m.{i}"), m.clone()));
+                tensors.push((format!("v.{i}"), v.clone()));
+            }
+        }
+        OptimizerState {
+            step: self.step,
+            tensors,
+        }
+    }
+
+    fn load_state(&mut self, state: OptimizerState<B>) -> Result<()> {
+        let bad = |name: &str| Error::invalid("adam state", format!("unexpected tensor {name}"));
+        let mut halves: Vec<(Option<B::Tensor>, Option<B::Tensor>)> = Vec::new();
+        for (name, t) in state.tensors {
+            let (kind, index) = name.split_once('.').ok_or_else(|| bad(&name))?;
+            let i: usize = index.parse().map_err(|_| bad(&name))?;
+            if halves.len() <= i {
+                halves.resize_with(i + 1, || (None, None));
+            }
+            match kind {
+                "m" => halves[i].0 = Some(t),
+                "v" => halves[i].1 = Some(t),
+                _ => return Err(bad(&name)),
+            }
+        }
+        self.moments = halves
+            .into_iter()
+            .enumerate()
+            .map(|(i, pair)| match pair {
+                (Some(m), Some(v)) => Ok(Some((m, v))),
+                (None, None) => Ok(None),
+                _ => Err(Error::invalid(
+                    "adam state",
+                    format!("parameter {i} has only one of its two moments"),
+                )),
+            })
+            .collect::<Result<_>>()?;
+        self.step = state.step;
         Ok(())
     }
 }

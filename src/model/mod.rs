@@ -50,6 +50,7 @@ use crate::{Error, Result};
 
 pub use architecture::{INPUT_CHANNELS, resolve};
 pub use twin::{TwinReport, dense_twin};
+pub use weights::{CONFIG_KEY, INPUT_LENGTH_KEY, TASKS_KEY, write_atomically};
 
 /// A model's forward pass recorded on a tape.
 #[derive(Debug, Clone)]
@@ -71,8 +72,16 @@ pub struct Model<B: Backend> {
     params: Vec<Parameter<B>>,
     /// `layers.{i}.{name}` of each parameter.
     names: Vec<String>,
+    /// Names of the tasks, one per logit.
+    task_names: Vec<String>,
     /// The range of `params` each layer owns.
     owned: Vec<Range<usize>>,
+}
+
+/// `task0`, `task1`, ... for the last layer's outputs.
+fn default_task_names(layers: &[Layer]) -> Vec<String> {
+    let tasks = layers.last().map_or(0, |l| l.output().size());
+    (0..tasks).map(|i| format!("task{i}")).collect()
 }
 
 /// The specs of every parameter of `layers`, with names and per-layer ranges.
@@ -110,14 +119,33 @@ impl<B: Backend> Model<B> {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let task_names = default_task_names(&layers);
         Ok(Self {
             config,
             input_length,
             layers,
             params,
             names,
+            task_names,
             owned,
         })
+    }
+
+    /// The names of the tasks (`task0`, `task1`, ... unless set), one per logit.
+    pub fn task_names(&self) -> &[String] {
+        &self.task_names
+    }
+
+    /// Names the tasks, e.g. after the columns of the labels the model was trained on.
+    pub fn set_task_names(&mut self, names: Vec<String>) -> Result<()> {
+        if names.len() != self.tasks() {
+            return Err(Error::invalid(
+                "set_task_names",
+                format!("{} names for {} tasks", names.len(), self.tasks()),
+            ));
+        }
+        self.task_names = names;
+        Ok(())
     }
 
     /// The configuration the model was built from.
@@ -163,6 +191,30 @@ impl<B: Backend> Model<B> {
             value.shape(),
         )?;
         self.params[i].value = value;
+        Ok(())
+    }
+
+    /// The current parameter values (cheap handles; later steps copy before writing).
+    pub fn snapshot(&self) -> Vec<B::Tensor> {
+        self.params.iter().map(|p| p.value.clone()).collect()
+    }
+
+    /// Puts back values taken by [`Model::snapshot`].
+    pub fn restore(&mut self, values: Vec<B::Tensor>) -> Result<()> {
+        if values.len() != self.params.len() {
+            return Err(Error::invalid(
+                "restore",
+                format!(
+                    "{} values for {} parameters",
+                    values.len(),
+                    self.params.len()
+                ),
+            ));
+        }
+        for (p, v) in self.params.iter_mut().zip(values) {
+            crate::backend::shapes::expect_same("restore", p.value.shape(), v.shape())?;
+            p.value = v;
+        }
         Ok(())
     }
 

@@ -18,6 +18,8 @@ use crate::{Error, Result};
 pub const CONFIG_KEY: &str = "config";
 /// Metadata key of the input length.
 pub const INPUT_LENGTH_KEY: &str = "input_length";
+/// Metadata key of the task names (a JSON list), one per logit.
+pub const TASKS_KEY: &str = "tasks";
 
 fn weights_error(path: &str, detail: impl std::fmt::Display) -> Error {
     Error::Weights {
@@ -29,11 +31,27 @@ fn weights_error(path: &str, detail: impl std::fmt::Display) -> Error {
 impl<B: Backend> Model<B> {
     /// The weights file's bytes (reads the parameters back from the backend).
     pub fn to_safetensors(&self, backend: &B) -> Result<Vec<u8>> {
-        let mut tensors = Vec::with_capacity(self.params.len());
-        for (name, p) in self.names.iter().zip(&self.params) {
-            let values = backend.download(&p.value)?;
+        self.to_safetensors_with(backend, Vec::new(), HashMap::new())
+    }
+
+    /// As [`Model::to_safetensors`], with `extra` tensors (name, tensor) and metadata entries
+    /// beside the model's, for checkpoints.
+    pub(crate) fn to_safetensors_with(
+        &self,
+        backend: &B,
+        extra: Vec<(String, B::Tensor)>,
+        extra_metadata: HashMap<String, String>,
+    ) -> Result<Vec<u8>> {
+        let own = self
+            .names
+            .iter()
+            .cloned()
+            .zip(self.params.iter().map(|p| p.value.clone()));
+        let mut tensors = Vec::with_capacity(self.params.len() + extra.len());
+        for (name, value) in own.chain(extra) {
+            let values = backend.download(&value)?;
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            tensors.push((name.clone(), p.value.shape().to_vec(), bytes));
+            tensors.push((name, value.shape().to_vec(), bytes));
         }
         let views = tensors
             .iter()
@@ -42,34 +60,19 @@ impl<B: Backend> Model<B> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| weights_error("(in memory)", e))?;
-        let metadata = HashMap::from([
-            (CONFIG_KEY.to_string(), self.config.to_toml_string()?),
-            (INPUT_LENGTH_KEY.to_string(), self.input_length.to_string()),
-        ]);
+        let mut metadata = extra_metadata;
+        metadata.insert(CONFIG_KEY.to_string(), self.config.to_toml_string()?);
+        metadata.insert(INPUT_LENGTH_KEY.to_string(), self.input_length.to_string());
+        let tasks =
+            serde_json::to_string(&self.task_names).map_err(|e| weights_error("(in memory)", e))?;
+        metadata.insert(TASKS_KEY.to_string(), tasks);
         safetensors::serialize(views, Some(metadata)).map_err(|e| weights_error("(in memory)", e))
     }
 
     /// Writes the weights file to `path` atomically: a temporary file beside it, then a rename,
     /// so an interrupted save never leaves a half-written file.
     pub fn save(&self, backend: &B, path: &Path) -> Result<()> {
-        let bytes = self.to_safetensors(backend)?;
-        let io = |source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-        let written = std::fs::File::create(&temp)
-            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
-            .and_then(|()| std::fs::rename(&temp, path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(io(e));
-        }
-        Ok(())
+        write_atomically(path, &self.to_safetensors(backend)?)
     }
 
     /// Reads a weights file written by [`Model::save`] or by any safetensors writer that
@@ -84,6 +87,17 @@ impl<B: Backend> Model<B> {
 
     /// Builds a model from a weights file's bytes; `origin` names the file in errors.
     pub fn from_safetensors(backend: &B, bytes: &[u8], origin: &str) -> Result<Self> {
+        Self::from_safetensors_with(backend, bytes, origin, None)
+    }
+
+    /// As [`Model::from_safetensors`], passing over tensors whose names start with
+    /// `skip_prefix` (a checkpoint's optimizer state).
+    pub(crate) fn from_safetensors_with(
+        backend: &B,
+        bytes: &[u8],
+        origin: &str,
+        skip_prefix: Option<&str>,
+    ) -> Result<Self> {
         let (_, metadata) = SafeTensors::read_metadata(bytes)
             .map_err(|e| weights_error(origin, format!("not a safetensors file: {e}")))?;
         let info = metadata.metadata().clone().unwrap_or_default();
@@ -113,10 +127,11 @@ impl<B: Backend> Model<B> {
         let layers = resolve(&config.layers, input_length).map_err(|e| weights_error(origin, e))?;
         let (specs, names, owned) = param_layout(&layers);
         let file = SafeTensors::deserialize(bytes).map_err(|e| weights_error(origin, e))?;
+        let skipped = |n: &str| skip_prefix.is_some_and(|p| n.starts_with(p));
         if let Some(extra) = file
             .names()
             .into_iter()
-            .find(|n| !names.iter().any(|m| m == n))
+            .find(|n| !skipped(n) && !names.iter().any(|m| m == n))
         {
             return Err(weights_error(
                 origin,
@@ -154,13 +169,55 @@ impl<B: Backend> Model<B> {
                 constraint: spec.constraint,
             });
         }
+        let mut task_names = super::default_task_names(&layers);
+        if let Some(text) = info.get(TASKS_KEY) {
+            let named: Vec<String> = serde_json::from_str(text).map_err(|e| {
+                weights_error(
+                    origin,
+                    format!("`{TASKS_KEY}` is not a JSON list of names: {e}"),
+                )
+            })?;
+            if named.len() != task_names.len() {
+                return Err(weights_error(
+                    origin,
+                    format!(
+                        "`{TASKS_KEY}` names {} tasks, the model has {}",
+                        named.len(),
+                        task_names.len()
+                    ),
+                ));
+            }
+            task_names = named;
+        }
         Ok(Self {
             config,
             input_length,
             layers,
             params,
             names,
+            task_names,
             owned,
         })
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so that readers
+/// and interrupted runs never see a half-written file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&temp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Error::Io {
+            path: path.display().to_string(),
+            source,
+        });
+    }
+    Ok(())
 }

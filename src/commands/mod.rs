@@ -1,0 +1,11 @@
+//! The command line's verbs as library functions: each takes typed options, runs on the
+//! device asked for, prints what it did and writes its outputs atomically. `src/main.rs` only
+//! parses arguments into these options.
+
+pub mod device;
+pub mod evaluate;
+pub mod explain;
+pub mod predict;
+pub mod train;
+
+pub use device::{BackendTask, Device, run_on};

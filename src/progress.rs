@@ -1,0 +1,60 @@
+//! The training progress bar: batches done, running loss and throughput, drawn only on a
+//! terminal.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Steps between refreshes of the loss shown (each refresh reads the loss from the device).
+const REFRESH_EVERY: u64 = 20;
+
+/// A progress bar over one epoch's batches; inert when hidden.
+pub struct EpochBar {
+    bar: ProgressBar,
+}
+
+/// A bar for `batches` steps of epoch `epoch` of `epochs`, drawn on stderr when `visible` and
+/// stderr is a terminal.
+pub fn epoch_bar(visible: bool, batches: usize, epoch: usize, epochs: usize) -> EpochBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(batches as u64),
+        if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    if let Ok(style) =
+        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(format!("{epoch}/{epochs}"));
+    EpochBar { bar }
+}
+
+impl EpochBar {
+    /// One more batch done.
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    /// Batches done.
+    pub fn position(&self) -> u64 {
+        self.bar.position()
+    }
+
+    /// Whether the loss should be refreshed now (a visible bar, every few steps).
+    pub fn every_few_steps(&self) -> bool {
+        !self.bar.is_hidden() && self.bar.position() % REFRESH_EVERY == 0
+    }
+
+    /// Shows the running loss and throughput.
+    pub fn show(&self, loss: f32, samples_per_s: f64) {
+        self.bar
+            .set_message(format!("loss {loss:.4}, {samples_per_s:.0} seq/s"));
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
