@@ -59,6 +59,18 @@ pub enum Error {
         /// What is wrong with it.
         detail: String,
     },
+    /// An input file (FASTA, labels TSV, BED, genome index, ...) that cannot be used as it is:
+    /// the message names the file, the line where the problem is (when there is one) and what is
+    /// wrong, e.g. `train.fa:12: duplicate id 'seq3' (first seen at line 4)`.
+    #[error("{path}{}: {detail}", .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Input {
+        /// The file.
+        path: String,
+        /// The 1-based line number the problem is on, if it is on one line.
+        line: Option<usize>,
+        /// What is wrong.
+        detail: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

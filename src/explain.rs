@@ -1,1 +1,290 @@
-//! (being written)
+//! Importance scores: how much each position of a sequence contributes to one task's logit,
+//! for a trained [`Model`] on any [`Backend`].
+//!
+//! Two methods, both returning one score per position, `(N, L)` row-major:
+//!
+//! - [`grad_x_input`]: the gradient of the task's logit with respect to the one-hot input,
+//!   multiplied by the input and summed over the 4 channels (contract.md, `sepfc explain`);
+//!   for one-hot input, the gradient at the base that is present. One backward pass.
+//! - [`in_silico_mutagenesis`]: how much the logit drops when the base is changed,
+//!   `logit(x) - mean over the 3 other bases b of logit(x with the position set to b)`.
+//!   `3 * L` forward passes per sequence, evaluated in batches.
+//!
+//! Positions that are N (an all-zero input column) score 0 under both.
+//!
+//! ```
+//! use sepfc::backend::{Backend, cpu::Cpu};
+//! use sepfc::config::Config;
+//! use sepfc::explain::{Method, scores};
+//! use sepfc::model::Model;
+//!
+//! let config = Config::from_toml_str(r#"
+//!     [[layers]]
+//!     type = "conv1d"
+//!     filters = 3
+//!     kernel_size = 5
+//!     activation = "relu"
+//!     [[layers]]
+//!     type = "dense"
+//!     units = 2
+//! "#).unwrap();
+//! let cpu = Cpu;
+//! let model = Model::new(&cpu, config, 12, 0).unwrap();   // inputs (N, 4, 12), 2 tasks
+//! let mut x = Vec::new();
+//! sepfc::dna::one_hot_into(b"ACGTNACGTACG", &mut x);
+//! let x = cpu.upload(&x, &[1, 4, 12]).unwrap();
+//! for method in ["grad_x_input", "ism"] {
+//!     let method: Method = method.parse().unwrap();
+//!     let s = scores(&model, &cpu, &x, 1, method).unwrap(); // task 1
+//!     assert_eq!(s.len(), 12);                               // (N, L)
+//!     assert_eq!(s[4], 0.0);                                 // the N scores 0
+//! }
+//! assert!(scores(&model, &cpu, &x, 2, Method::Ism).is_err()); // only tasks 0 and 1
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::autodiff::Tape;
+use crate::backend::{Backend, Tensor};
+use crate::layers::Mode;
+use crate::model::{INPUT_CHANNELS, Model};
+use crate::{Error, Result};
+
+/// Sequences per forward pass that [`scores`] uses for [`Method::Ism`].
+pub const ISM_BATCH_SIZE: usize = 256;
+
+/// An importance-score method, as named on the command line (`--method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// [`grad_x_input`]: gradient times input, summed over channels (`grad_x_input`).
+    #[default]
+    GradXInput,
+    /// [`in_silico_mutagenesis`]: the logit's mean drop under the 3 point mutations (`ism`).
+    Ism,
+}
+
+impl Method {
+    /// The command-line name: `grad_x_input` or `ism`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::GradXInput => "grad_x_input",
+            Method::Ism => "ism",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Method {
+    type Err = Error;
+
+    /// Parses `grad_x_input` or `ism`; anything else is an
+    /// [`Error::InvalidArgument`] listing the choices.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "grad_x_input" => Ok(Method::GradXInput),
+            "ism" => Ok(Method::Ism),
+            other => Err(invalid(format!(
+                "unknown method `{other}`; choose one of: grad_x_input, ism"
+            ))),
+        }
+    }
+}
+
+fn invalid(detail: String) -> Error {
+    Error::InvalidArgument {
+        op: "explain",
+        detail,
+    }
+}
+
+/// Checks `task` against the model and `x` against `(N, 4, input_length)`; returns `(N, L)`.
+fn check<B: Backend>(model: &Model<B>, x: &B::Tensor, task: usize) -> Result<(usize, usize)> {
+    if task >= model.tasks() {
+        return Err(invalid(format!(
+            "task {task} is out of range: the model has {} task(s), numbered from 0",
+            model.tasks()
+        )));
+    }
+    let shape = x.shape();
+    let length = model.input_length();
+    if shape.len() != 3 || shape[1] != INPUT_CHANNELS || shape[2] != length {
+        return Err(Error::Shape {
+            op: "explain",
+            detail: format!("expected input (batch, {INPUT_CHANNELS}, {length}), got {shape:?}"),
+        });
+    }
+    Ok((shape[0], length))
+}
+
+/// Importance scores of task `task` for the batch `x` by `method` (ISM in batches of
+/// [`ISM_BATCH_SIZE`] sequences).
+///
+/// `x` is one-hot `(N, 4, L)` with `L` the model's input length; the result is `(N, L)`,
+/// row-major. Errors when `task >= model.tasks()` or `x` has another shape.
+pub fn scores<B: Backend>(
+    model: &Model<B>,
+    backend: &B,
+    x: &B::Tensor,
+    task: usize,
+    method: Method,
+) -> Result<Vec<f32>> {
+    match method {
+        Method::GradXInput => grad_x_input(model, backend, x, task),
+        Method::Ism => in_silico_mutagenesis(model, backend, x, task, ISM_BATCH_SIZE),
+    }
+}
+
+/// Gradient times input: `score[n, l] = sum_c x[n, c, l] * d logit[n, task] / d x[n, c, l]`.
+///
+/// `x` is one-hot `(N, 4, L)` with `L` the model's input length; the result is `(N, L)`,
+/// row-major. The forward pass runs without dropout, and the whole batch at once on the tape
+/// (intermediate activations of all `N` sequences are held until the backward pass), so
+/// callers split large inputs into batches. Errors when `task >= model.tasks()` or `x` has
+/// another shape.
+pub fn grad_x_input<B: Backend>(
+    model: &Model<B>,
+    backend: &B,
+    x: &B::Tensor,
+    task: usize,
+) -> Result<Vec<f32>> {
+    let (n, length) = check(model, x, task)?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let tasks = model.tasks();
+    let mut tape = Tape::new(backend);
+    let xvar = tape.param(x.clone());
+    let recorded = model.record(
+        &mut tape,
+        xvar,
+        Mode {
+            training: false,
+            seed: 0,
+        },
+    )?;
+    // logit[:, task] as (N, 1): a dense op with the one-hot row of `task` and a zero bias.
+    let mut row = vec![0.0; tasks];
+    row[task] = 1.0;
+    let select = tape.input(backend.upload(&row, &[1, tasks])?);
+    let zero = tape.input(backend.full(&[1], 0.0)?);
+    let selected = tape.dense(recorded.logits, select, zero)?;
+    // The backward pass seeds `selected` with ones, i.e. differentiates the sum over the batch
+    // of logit[n, task]; each sequence's input gradient is that of its own logit.
+    let grads = tape.backward(selected)?;
+    let Some(dx) = grads.get(xvar) else {
+        // the logit does not depend on the input at all
+        return Ok(vec![0.0; n * length]);
+    };
+    let dx = backend.download(dx)?;
+    let xs = backend.download(x)?;
+    let mut out = vec![0.0f32; n * length];
+    for (i, score) in out.iter_mut().enumerate() {
+        let (seq, l) = (i / length, i % length);
+        // folded from +0.0 so that an N position scores 0, not -0
+        let sum = (0..INPUT_CHANNELS).fold(0.0f64, |acc, c| {
+            let at = (seq * INPUT_CHANNELS + c) * length + l;
+            acc + f64::from(xs[at]) * f64::from(dx[at])
+        });
+        *score = sum as f32;
+    }
+    Ok(out)
+}
+
+/// In-silico mutagenesis: `score[n, l] = logit(x_n) - mean_{b != base} logit(x_n with
+/// position l set to base b)` for task `task`, where `base` is the base present at `l`; the
+/// score is how much the logit drops when the base is changed. N positions (all-zero input
+/// columns) score 0 and are not mutated.
+///
+/// `x` is one-hot `(N, 4, L)` with `L` the model's input length; the result is `(N, L)`,
+/// row-major. (In a column that is not one-hot, the base present is taken to be its largest
+/// channel, and each mutant replaces the whole column with another base's one-hot vector.)
+/// The `3 * L` mutants of every sequence are evaluated with [`Model::logits`] (no dropout) in
+/// batches of `batch_size` sequences, so device memory stays that of one such batch. Errors
+/// when `task >= model.tasks()`, `x` has another shape, or `batch_size` is 0.
+pub fn in_silico_mutagenesis<B: Backend>(
+    model: &Model<B>,
+    backend: &B,
+    x: &B::Tensor,
+    task: usize,
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    let (n, length) = check(model, x, task)?;
+    if batch_size == 0 {
+        return Err(invalid("the ISM batch size must be positive".into()));
+    }
+    let tasks = model.tasks();
+    let seq_len = INPUT_CHANNELS * length;
+    let xs = backend.download(x)?;
+
+    // The original logits, in batches of `batch_size` sequences.
+    let mut original = Vec::with_capacity(n);
+    for start in (0..n).step_by(batch_size) {
+        let count = batch_size.min(n - start);
+        let chunk = &xs[start * seq_len..(start + count) * seq_len];
+        let batch = backend.upload(chunk, &[count, INPUT_CHANNELS, length])?;
+        let logits = backend.download(&model.logits(backend, &batch)?)?;
+        original.extend((0..count).map(|i| f64::from(logits[i * tasks + task])));
+    }
+
+    // The base present at each position, or None for N.
+    let present = |seq: usize, l: usize| -> Option<usize> {
+        let column = (0..INPUT_CHANNELS).map(|c| xs[(seq * INPUT_CHANNELS + c) * length + l]);
+        column
+            .enumerate()
+            .filter(|&(_, v)| v != 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(c, _)| c)
+    };
+
+    // Every mutant, in order: (sequence, position, new base).
+    let mutants = (0..n).flat_map(|seq| {
+        (0..length).flat_map(move |l| {
+            present(seq, l)
+                .into_iter()
+                .flat_map(move |base| (0..INPUT_CHANNELS).filter(move |&b| b != base))
+                .map(move |b| (seq, l, b))
+        })
+    });
+
+    // Sum over the mutants of each position of logit(mutant) - logit(original).
+    let mut change = vec![0.0f64; n * length];
+    let mut buffer: Vec<f32> = Vec::with_capacity(batch_size * seq_len);
+    let mut pending: Vec<(usize, usize)> = Vec::with_capacity(batch_size);
+    let mut flush = |buffer: &mut Vec<f32>, pending: &mut Vec<(usize, usize)>| -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let batch = backend.upload(buffer, &[pending.len(), INPUT_CHANNELS, length])?;
+        let logits = backend.download(&model.logits(backend, &batch)?)?;
+        for (i, &(seq, l)) in pending.iter().enumerate() {
+            change[seq * length + l] += f64::from(logits[i * tasks + task]) - original[seq];
+        }
+        buffer.clear();
+        pending.clear();
+        Ok(())
+    };
+    for (seq, l, b) in mutants {
+        let start = buffer.len();
+        buffer.extend_from_slice(&xs[seq * seq_len..(seq + 1) * seq_len]);
+        for c in 0..INPUT_CHANNELS {
+            buffer[start + c * length + l] = if c == b { 1.0 } else { 0.0 };
+        }
+        pending.push((seq, l));
+        if pending.len() == batch_size {
+            flush(&mut buffer, &mut pending)?;
+        }
+    }
+    flush(&mut buffer, &mut pending)?;
+
+    let alternatives = (INPUT_CHANNELS - 1) as f64;
+    Ok(change
+        .iter()
+        .map(|&sum| ((0.0 - sum) / alternatives) as f32) // 0 - 0 is +0 for N positions
+        .collect())
+}

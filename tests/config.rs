@@ -272,7 +272,10 @@ units = 3
 
 #[test]
 fn the_annotated_example_config_builds_a_model() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/strand_invariant.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/strand_invariant.toml"
+    );
     let config = Config::from_toml_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let layers = resolve(&config.layers, 200).unwrap();
     assert_eq!(layers.len(), 6);
