@@ -136,6 +136,9 @@ impl<B: Backend> Optimizer<B> for Sgd {
     }
 }
 
+/// The two moments of one parameter as a state file lists them, either possibly missing.
+type MomentPair<B> = (Option<<B as Backend>::Tensor>, Option<<B as Backend>::Tensor>);
+
 /// Adam as PyTorch defines it (bias-corrected moments, `eps` outside the square root).
 pub struct Adam<B: Backend> {
     /// Learning rate.
@@ -223,7 +226,7 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn load_state(&mut self, state: OptimizerState<B>) -> Result<()> {
         let bad = |name: &str| Error::invalid("adam state", format!("unexpected tensor {name}"));
-        let mut halves: Vec<(Option<B::Tensor>, Option<B::Tensor>)> = Vec::new();
+        let mut halves: Vec<MomentPair<B>> = Vec::new();
         for (name, t) in state.tensors {
             let (kind, index) = name.split_once('.').ok_or_else(|| bad(&name))?;
             let i: usize = index.parse().map_err(|_| bad(&name))?;

@@ -583,6 +583,9 @@ pub fn write_fai(fasta: &Path) -> Result<()> {
         offset += n as u64;
         let has_newline = raw.last() == Some(&b'\n');
         let mut content: &[u8] = &raw;
+        if line_no == 1 {
+            content = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
+        }
         if let Some(rest) = content.strip_suffix(b"\n") {
             content = rest;
         }

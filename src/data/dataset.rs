@@ -206,8 +206,8 @@ impl Dataset {
     /// Sequences from a FASTA (plain or gzip) with labels from a TSV (contract.md), rows
     /// matched by id, in the FASTA's order.
     ///
-    /// Errors: any error of [`read_fasta`](super::fasta::read_fasta) or
-    /// [`read_labels_tsv`](super::labels::read_labels_tsv); FASTA ids with no labels row, or
+    /// Errors: any error of [`read_fasta`] or
+    /// [`read_labels_tsv`]; FASTA ids with no labels row, or
     /// labels rows with no FASTA record (the first few ids and both files named); sequences of
     /// differing lengths (the record, its length and the expected length).
     pub fn from_fasta_and_labels(fasta: &Path, labels: &Path) -> Result<Dataset> {
@@ -384,7 +384,7 @@ impl Dataset {
     /// Splits off `round(fraction * N)` records chosen by a shuffle seeded with `seed` (the same
     /// seed gives the same split): `(train, valid)`, each in the original order.
     ///
-    /// Errors: `fraction` not in `[0, 1)`.
+    /// Errors: `fraction` not in `[0, 1)`, or so close to 1 that no training record is left.
     pub fn split_fraction(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
         if !(0.0..1.0).contains(&fraction) {
             return Err(Error::invalid(
@@ -395,6 +395,15 @@ impl Dataset {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(&mut StdRng::seed_from_u64(seed));
         let n_valid = (fraction * self.len() as f64).round() as usize;
+        if n_valid == self.len() && n_valid > 0 {
+            return Err(Error::invalid(
+                "split_fraction",
+                format!(
+                    "a validation fraction of {fraction} of {} records leaves none for training",
+                    self.len()
+                ),
+            ));
+        }
         let mut valid = order[..n_valid].to_vec();
         let mut train = order[n_valid..].to_vec();
         valid.sort_unstable();

@@ -205,7 +205,8 @@ pub(crate) fn is_gzip(reader: &mut impl BufRead) -> std::io::Result<bool> {
     Ok(false)
 }
 
-/// Lines of a byte stream, numbered from 1, without their `\n` or `\r\n`; read errors (a
+/// Lines of a byte stream, numbered from 1, without their `\n` or `\r\n` (nor a UTF-8
+/// byte-order mark at the start of the file); read errors (a
 /// corrupt gzip stream, a disk error) name the origin and the last line read.
 pub(crate) struct LineReader<R> {
     reader: R,
@@ -238,6 +239,10 @@ impl<R: BufRead> LineReader<R> {
             return Ok(None);
         }
         self.line_no += 1;
+        if self.line_no == 1 && self.buf.starts_with(b"\xef\xbb\xbf") {
+            // A UTF-8 byte-order mark, as spreadsheet programs write.
+            self.buf.drain(..3);
+        }
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
         }
