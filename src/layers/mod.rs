@@ -1,5 +1,5 @@
 //! Model layers: each resolves its shapes from its input's, lists its parameters, and records
-//! its forward pass on a [`Tape`](crate::autodiff::Tape) with backend ops.
+//! its forward pass on a [`Tape`] with backend ops.
 
 mod conv;
 mod dense;
