@@ -280,3 +280,14 @@ fn the_annotated_example_config_builds_a_model() {
     let layers = resolve(&config.layers, 200).unwrap();
     assert_eq!(layers.len(), 6);
 }
+
+#[test]
+fn the_dataset_example_configs_build_models() {
+    for (file, length) in [("ctcf.toml", 101), ("tal_gata.toml", 200)] {
+        let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+        let config = Config::from_toml_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        resolve(&config.layers, length).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(config.data.is_some(), "{file} has no [data]");
+    }
+}
