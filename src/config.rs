@@ -48,9 +48,21 @@ pub struct Config {
 }
 
 impl Config {
-    /// Parses TOML text; errors name the offending key and line.
+    /// Parses TOML text; errors are one line naming the line, the column and the problem.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::Config(e.to_string().trim_end().to_string()))
+        toml::from_str(text).map_err(|e| {
+            let place = e.span().map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            Error::Config(format!(
+                "{}{}",
+                place.unwrap_or_default(),
+                e.message().trim_end().replace('\n', " ")
+            ))
+        })
     }
 
     /// The configuration as TOML text.
