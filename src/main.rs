@@ -65,6 +65,42 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
     },
+    /// Simulate sequences with motifs planted on either strand: writes sequences.fa,
+    /// labels.tsv (one 0/1 column per motif) and embeddings.tsv (every planted site).
+    Simulate {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Sequence length in bp.
+        #[arg(long, default_value_t = 200)]
+        length: usize,
+        /// Number of sequences.
+        #[arg(long, default_value_t = 2000)]
+        n: usize,
+        /// A JASPAR file (e.g. ../shared/data/motifs/JASPAR2024_CORE_vertebrates.jaspar);
+        /// without it, a built-in GATA site and E-box are planted.
+        #[arg(long)]
+        motifs: Option<PathBuf>,
+        /// Id or name of a motif of --motifs to plant (repeat for several tasks).
+        #[arg(long)]
+        motif: Vec<String>,
+        /// Seed: the same seed writes the same files.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Background GC fraction.
+        #[arg(long, default_value_t = 0.5)]
+        gc: f64,
+        /// Probability that each motif is planted in a sequence.
+        #[arg(long, default_value_t = 0.5)]
+        prevalence: f64,
+        /// Plant anywhere instead of around the centre.
+        #[arg(long)]
+        uniform: bool,
+        /// Standard deviation of the site's start around the centre, in bp (default:
+        /// length / 10).
+        #[arg(long)]
+        sd: Option<f64>,
+    },
     /// Train a model from a config file (see examples/ and README.md) on its [data].
     Train {
         /// The TOML config: [data], [train] and the [[layers]] list. Paths in it are relative
@@ -194,6 +230,29 @@ impl commands::BackendTask for DemoJob {
 fn run(command: Command) -> sepfc::Result<()> {
     match command {
         Command::Demo { device } => run_on(device.into(), DemoJob),
+        Command::Simulate {
+            out,
+            length,
+            n,
+            motifs,
+            motif,
+            seed,
+            gc,
+            prevalence,
+            uniform,
+            sd,
+        } => commands::simulate::run(&commands::simulate::SimulateArgs {
+            out,
+            length,
+            n,
+            motifs,
+            motif,
+            seed,
+            gc,
+            prevalence,
+            uniform,
+            sd,
+        }),
         Command::Train {
             config,
             out,

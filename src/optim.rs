@@ -137,7 +137,10 @@ impl<B: Backend> Optimizer<B> for Sgd {
 }
 
 /// The two moments of one parameter as a state file lists them, either possibly missing.
-type MomentPair<B> = (Option<<B as Backend>::Tensor>, Option<<B as Backend>::Tensor>);
+type MomentPair<B> = (
+    Option<<B as Backend>::Tensor>,
+    Option<<B as Backend>::Tensor>,
+);
 
 /// Adam as PyTorch defines it (bias-corrected moments, `eps` outside the square root).
 pub struct Adam<B: Backend> {

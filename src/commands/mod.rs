@@ -6,6 +6,7 @@ pub mod device;
 pub mod evaluate;
 pub mod explain;
 pub mod predict;
+pub mod simulate;
 pub mod train;
 
 pub use device::{BackendTask, Device, run_on};

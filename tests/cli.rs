@@ -1,0 +1,435 @@
+//! The `sepfc` binary end to end: simulate -> train -> predict -> evaluate learns a planted
+//! motif, on the CPU and (tiny) on the GPU backend; bad input stops with one line naming the
+//! file, the record and the problem, and a non-zero exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sepfc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sepfc"))
+        .args(args)
+        .output()
+        .expect("the sepfc binary runs")
+}
+
+fn text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
+}
+
+fn ok(args: &[&str]) -> String {
+    let output = sepfc(args);
+    let all = text(&output);
+    assert!(output.status.success(), "sepfc {args:?} failed:\n{all}");
+    all
+}
+
+/// The error line of a run that must fail.
+fn fails(args: &[&str]) -> String {
+    let output = sepfc(args);
+    let all = text(&output);
+    assert!(
+        !output.status.success(),
+        "sepfc {args:?} should have failed:\n{all}"
+    );
+    let errors: Vec<&str> = all.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "expected one error line:\n{all}");
+    errors[0].to_string()
+}
+
+fn assert_mentions(line: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(line.contains(p), "{line:?} does not mention {p:?}");
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sepfc-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const MODEL: &str = r#"
+[[layers]]
+type = "revcomp_conv1d"
+filters = 8
+kernel_size = 9
+activation = "relu"
+
+[[layers]]
+type = "maxpool1d"
+pool_size = 4
+
+[[layers]]
+type = "separable_fc"
+units = 4
+symmetric = true
+activation = "relu"
+
+[[layers]]
+type = "dense"
+units = 2
+"#;
+
+/// Simulates `n` sequences of 100 bp into `dir` and writes a config training on them.
+fn simulated_project(dir: &Path, n: usize, epochs: usize) -> PathBuf {
+    ok(&[
+        "simulate",
+        "--out",
+        s(&dir.join("sim")),
+        "--n",
+        &n.to_string(),
+        "--length",
+        "100",
+        "--seed",
+        "4",
+    ]);
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\nfasta = \"sim/sequences.fa\"\nlabels = \"sim/labels.tsv\"\nvalid_fraction = 0.2\n\n\
+             [train]\nlr = 0.01\nepochs = {epochs}\nbatch_size = 50\n{MODEL}"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Every parameter of the model a run kept, by name.
+fn weights(run: &Path) -> Vec<(String, Vec<f32>)> {
+    use sepfc::backend::Backend;
+    let cpu = sepfc::backend::cpu::Cpu;
+    let model = sepfc::model::Model::load(&cpu, &run.join("model.safetensors")).unwrap();
+    model
+        .parameters()
+        .map(|(name, p)| (name.to_string(), cpu.download(&p.value).unwrap()))
+        .collect()
+}
+
+/// Training losses and validation scores of every epoch of a run (no timings).
+fn losses(run: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(run.join("metrics.json")).unwrap();
+    let epochs: serde_json::Value = serde_json::from_str(&text).unwrap();
+    epochs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["train_loss"], e["valid"]))
+        .collect()
+}
+
+fn auroc_lines(evaluate_output: &str) -> Vec<f64> {
+    evaluate_output
+        .lines()
+        .filter_map(|l| l.split("auROC ").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn simulate_train_predict_evaluate_on_the_cpu_learns_the_motifs() {
+    let dir = temp_dir("cpu");
+    let config = simulated_project(&dir, 2000, 12);
+    let out = dir.join("run");
+    ok(&[
+        "train",
+        "--config",
+        s(&config),
+        "--out",
+        s(&out),
+        "--device",
+        "cpu",
+    ]);
+    for f in [
+        "model.safetensors",
+        "config.toml",
+        "metrics.json",
+        "checkpoint.safetensors",
+    ] {
+        assert!(out.join(f).exists(), "train wrote no {f}");
+    }
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics.as_array().unwrap().len(), 12);
+    let fasta = dir.join("sim/sequences.fa");
+    let predictions = dir.join("p.tsv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&out),
+        "--fasta",
+        s(&fasta),
+        "--out",
+        s(&predictions),
+        "--device",
+        "cpu",
+    ]);
+    let tsv = std::fs::read_to_string(&predictions).unwrap();
+    let header = tsv.lines().next().unwrap();
+    assert!(header.starts_with("id\t"), "{header}");
+    assert_eq!(tsv.lines().count(), 2001);
+    let evaluation = ok(&[
+        "evaluate",
+        "--model",
+        s(&out),
+        "--fasta",
+        s(&fasta),
+        "--labels",
+        s(&dir.join("sim/labels.tsv")),
+        "--device",
+        "cpu",
+    ]);
+    let aurocs = auroc_lines(&evaluation);
+    assert_eq!(aurocs.len(), 2, "{evaluation}");
+    assert!(
+        aurocs.iter().all(|&a| a > 0.95),
+        "auROC too low: {evaluation}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_cpu_run_repeats_bit_for_bit_and_resumes_where_it_stopped() {
+    let dir = temp_dir("repeat");
+    let config = simulated_project(&dir, 300, 3);
+    let (a, b, c) = (dir.join("a"), dir.join("b"), dir.join("c"));
+    ok(&[
+        "train",
+        "--config",
+        s(&config),
+        "--out",
+        s(&a),
+        "--device",
+        "cpu",
+    ]);
+    ok(&[
+        "train",
+        "--config",
+        s(&config),
+        "--out",
+        s(&b),
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(weights(&a), weights(&b), "two runs with one seed differ");
+    // two epochs, then resume for the third: the same as three in one go
+    ok(&[
+        "train",
+        "--config",
+        s(&config),
+        "--out",
+        s(&c),
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+    ]);
+    let resumed = ok(&[
+        "train",
+        "--config",
+        s(&config),
+        "--out",
+        s(&c),
+        "--resume",
+        "--device",
+        "cpu",
+    ]);
+    assert!(resumed.contains("resuming after epoch 2"), "{resumed}");
+    assert_eq!(
+        weights(&a),
+        weights(&c),
+        "the resumed run kept other weights"
+    );
+    assert_eq!(
+        losses(&a),
+        losses(&c),
+        "the resumed run trained differently"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn train_and_predict_on_the_gpu_backend() {
+    let dir = temp_dir("gpu");
+    let config = simulated_project(&dir, 200, 2);
+    let out = dir.join("run");
+    let output = sepfc(&[
+        "train",
+        "--config",
+        s(&config),
+        "--out",
+        s(&out),
+        "--device",
+        "gpu",
+    ]);
+    if !output.status.success()
+        && std::env::var_os("CI").is_none()
+        && text(&output).contains("no GPU adapter")
+    {
+        eprintln!("no GPU adapter, skipped (set CI=1 to make this fail)");
+        return;
+    }
+    assert!(output.status.success(), "{}", text(&output));
+    let log = text(&output);
+    assert!(log.contains("computing on"), "{log}");
+    let predictions = dir.join("p.tsv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&out),
+        "--fasta",
+        s(&dir.join("sim/sequences.fa")),
+        "--out",
+        s(&predictions),
+        "--device",
+        "gpu",
+    ]);
+    let cpu_predictions = dir.join("q.tsv");
+    ok(&[
+        "predict",
+        "--model",
+        s(&out),
+        "--fasta",
+        s(&dir.join("sim/sequences.fa")),
+        "--out",
+        s(&cpu_predictions),
+        "--device",
+        "cpu",
+    ]);
+    let values = |p: &Path| -> Vec<f64> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .flat_map(|l| {
+                l.split('\t')
+                    .skip(1)
+                    .map(|v| v.parse::<f64>().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    for (g, c) in values(&predictions).iter().zip(values(&cpu_predictions)) {
+        assert!((g - c).abs() <= 1e-4, "GPU {g} vs CPU {c}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_stops_with_one_line_naming_the_file_and_problem() {
+    let dir = temp_dir("bad");
+    let write = |name: &str, body: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let config_for = |fasta: &Path, labels: &Path| {
+        write(
+            "c.toml",
+            format!(
+                "[data]\nfasta = \"{}\"\nlabels = \"{}\"\n{MODEL}",
+                s(fasta),
+                s(labels)
+            )
+            .as_bytes(),
+        )
+    };
+    let out = dir.join("out");
+    let train = |config: &Path| {
+        fails(&[
+            "train",
+            "--config",
+            s(config),
+            "--out",
+            s(&out),
+            "--device",
+            "cpu",
+        ])
+    };
+    let good_fasta = write("good.fa", b">a\nACGTACGTAC\n>b\nTTTTACGTAC\n");
+    let good_labels = write("good.tsv", b"id\tt1\na\t1\nb\t0\n");
+
+    let malformed = write("malformed.fa", b"ACGT\n>a\nACGT\n");
+    assert_mentions(
+        &train(&config_for(&malformed, &good_labels)),
+        &["malformed.fa:1", "before the first"],
+    );
+    let duplicate = write("dup.fa", b">a\nACGTACGTAC\n>a\nACGTACGTAC\n");
+    assert_mentions(
+        &train(&config_for(&duplicate, &good_labels)),
+        &["dup.fa:3", "duplicate id 'a'"],
+    );
+    let missing = write("missing.tsv", b"id\tt1\na\t1\n");
+    assert_mentions(
+        &train(&config_for(&good_fasta, &missing)),
+        &["missing.tsv", "no row", "'b'"],
+    );
+    let uneven = write("uneven.fa", b">a\nACGTACGTAC\n>b\nACG\n");
+    assert_mentions(
+        &train(&config_for(&uneven, &good_labels)),
+        &["uneven.fa", "record 'b'", "length 3"],
+    );
+    let non_numeric = write("nonnum.tsv", b"id\tt1\na\t1\nb\tyes\n");
+    assert_mentions(
+        &train(&config_for(&good_fasta, &non_numeric)),
+        &["nonnum.tsv:3", "'yes'", "not a number"],
+    );
+    let empty = write("empty.fa", b"");
+    assert_mentions(
+        &train(&config_for(&empty, &good_labels)),
+        &["empty.fa", "no records"],
+    );
+    let broken = write("broken.toml", b"[[layers]]\ntype = \"dense\"\nunits = \n");
+    assert_mentions(&train(&broken), &["broken.toml", "line 3"]);
+    let genome = write("genome.fa", b">chr1\nACGTACGTACGTACGTACGTACGTACGTAC\n");
+    write("genome.fa.fai", b"chr1\t30\t6\t30\t31\n");
+    let bed = write("peaks.bed", b"chr1\t10\t14\tp1\t1\nchr1\t25\t29\tp2\t0\n");
+    let bed_config = write(
+        "bed.toml",
+        format!(
+            "[data]\nbed = \"{}\"\ngenome = \"{}\"\nlength = 10\n{MODEL}",
+            s(&bed),
+            s(&genome)
+        )
+        .as_bytes(),
+    );
+    assert_mentions(&train(&bed_config), &["peaks.bed:2", "end of chr1"]);
+    assert!(
+        !out.join("model.safetensors").exists(),
+        "a failed run left a model behind"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_command_explains_its_flags() {
+    for command in [
+        "demo", "simulate", "train", "predict", "evaluate", "explain",
+    ] {
+        let help = ok(&[command, "--help"]);
+        assert!(
+            help.contains("--"),
+            "{command} --help lists no flags:\n{help}"
+        );
+    }
+    let help = ok(&["train", "--help"]);
+    for flag in [
+        "--config",
+        "--out",
+        "--init",
+        "--resume",
+        "--lr",
+        "--epochs",
+        "--batch-size",
+        "--seed",
+        "--no-shuffle",
+        "--device",
+    ] {
+        assert!(help.contains(flag), "train --help does not explain {flag}");
+    }
+}
