@@ -184,6 +184,40 @@ fn simulate_train_predict_evaluate_on_the_cpu_learns_the_motifs() {
         "--device",
         "cpu",
     ]);
+    // importance scores of the first 20 sequences (three lines each)
+    let first: String = std::fs::read_to_string(&fasta)
+        .unwrap()
+        .lines()
+        .take(60)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let small = dir.join("small.fa");
+    std::fs::write(&small, first).unwrap();
+    let scores = dir.join("scores.tsv");
+    ok(&[
+        "explain",
+        "--model",
+        s(&out),
+        "--fasta",
+        s(&small),
+        "--out",
+        s(&scores),
+        "--task",
+        "GATA",
+        "--method",
+        "ism",
+        "--device",
+        "cpu",
+    ]);
+    let rows: Vec<String> = std::fs::read_to_string(&scores)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(rows.len(), 20);
+    let (id, values) = rows[0].split_once('\t').unwrap();
+    assert_eq!(id, "seq0");
+    assert_eq!(values.split(',').count(), 100, "one score per position");
     let aurocs = auroc_lines(&evaluation);
     assert_eq!(aurocs.len(), 2, "{evaluation}");
     assert!(
@@ -264,6 +298,7 @@ fn train_and_predict_on_the_gpu_backend() {
         s(&config),
         "--out",
         s(&out),
+        "--rc-augment",
         "--device",
         "gpu",
     ]);
