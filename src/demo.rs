@@ -13,7 +13,7 @@ use crate::Result;
 use crate::backend::{Backend, Tensor};
 use crate::config::Config;
 use crate::dna::{one_hot_into, reverse_complement};
-use crate::metrics::auroc;
+use crate::metrics::{auprc, auroc};
 use crate::model::Model;
 use crate::optim::Adam;
 
@@ -54,6 +54,8 @@ pub struct DemoReport {
     pub epoch_losses: Vec<f32>,
     /// auROC on the held-out sequences after training.
     pub test_auroc: f64,
+    /// auPRC on the held-out sequences after training.
+    pub test_auprc: f64,
     /// The separable layer's learned positional weights, one row per unit, mirrored to the
     /// full pooled length.
     pub positional_weights: Vec<Vec<f32>>,
@@ -175,6 +177,7 @@ pub fn run<B: Backend>(
     let x = backend.upload(&test_x, &[config.test, 4, config.length])?;
     let scores = backend.download(&model.logits(backend, &x)?)?;
     let test_auroc = auroc(&scores, &test_y).unwrap_or(0.5);
+    let test_auprc = auprc(&scores, &test_y).unwrap_or(0.0);
     let (_, pos) = model
         .parameters()
         .find(|(name, _)| *name == "layers.2.pos")
@@ -196,6 +199,7 @@ pub fn run<B: Backend>(
     Ok(DemoReport {
         epoch_losses,
         test_auroc,
+        test_auprc,
         positional_weights,
     })
 }

@@ -218,7 +218,10 @@ impl commands::BackendTask for DemoJob {
             config.length
         );
         let report = demo::run(backend, &config, |line| println!("  {line}"))?;
-        println!("held-out auROC: {:.3}", report.test_auroc);
+        println!(
+            "held-out auROC: {:.3}, auPRC: {:.3}",
+            report.test_auroc, report.test_auprc
+        );
         println!("learned positional weights of the separable layer (sequence start to end):");
         for (unit, row) in report.positional_weights.iter().enumerate() {
             println!("  unit {unit}: {}", demo::sparkline(row));

@@ -18,6 +18,11 @@ fn demo_learns_the_planted_motif() {
         "training loss went from {first} to {last}"
     );
     assert!(
+        report.test_auprc > 0.9,
+        "held-out auPRC {}",
+        report.test_auprc
+    );
+    assert!(
         report.test_auroc > 0.95,
         "held-out auROC {} <= 0.95",
         report.test_auroc
