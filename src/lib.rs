@@ -17,6 +17,7 @@ pub mod data;
 pub mod demo;
 pub mod dna;
 mod error;
+pub mod experiment;
 pub mod explain;
 pub mod layers;
 pub mod metrics;
