@@ -145,6 +145,21 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
     },
+    /// Train separable models and their dense baselines (parameter-matched twin, same units)
+    /// over random hyperparameter draws and seeds; results in OUT/results.json. Rerunning
+    /// skips the runs already done.
+    Experiment {
+        /// The experiment file: `base` (a training config), `seeds`, `draws`, `draw_seed` and
+        /// `[ranges]`.
+        #[arg(long)]
+        config: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+    },
     /// Write sigmoid probabilities for every FASTA record: a TSV with a header `id` and one
     /// column per task, rows in input order.
     Predict {
@@ -291,6 +306,11 @@ fn run(command: Command) -> sepfc::Result<()> {
             device: device.into(),
         })
         .map(|_| ()),
+        Command::Experiment {
+            config,
+            out,
+            device,
+        } => commands::experiment::run(&config, &out, device.into()).map(|_| ()),
         Command::Predict {
             model,
             fasta,

@@ -144,3 +144,81 @@ fn bad_experiments_are_rejected() {
         .to_string();
     assert!(message.contains("draw 0"), "{message}");
 }
+
+/// A tiny experiment, run twice: the second run trains nothing; with one result removed, it
+/// trains that run alone again.
+#[test]
+fn an_experiment_runs_every_plan_entry_once_and_reruns_only_what_is_missing() {
+    use sepfc::backend::cpu::Cpu;
+    use sepfc::data::Dataset;
+    use sepfc::experiment::{RunResult, Splits, run_experiment};
+    use sepfc::simulate::{SimulationConfig, simulate, write_simulation};
+
+    let dir = tempfile::tempdir().unwrap();
+    let sim_config = SimulationConfig {
+        n: 160,
+        length: 40,
+        seed: 5,
+        ..Default::default()
+    };
+    write_simulation(
+        &simulate(&sim_config).unwrap(),
+        &sim_config.motifs,
+        dir.path(),
+    )
+    .unwrap();
+    let all = Dataset::from_fasta_and_labels(
+        &dir.path().join("sequences.fa"),
+        &dir.path().join("labels.tsv"),
+    )
+    .unwrap();
+    let (train, test) = all.split_fraction(0.25, 0).unwrap();
+    let splits = Splits {
+        train,
+        valid: None,
+        test,
+    };
+    let mut base = Config::from_toml_str(BASE).unwrap();
+    base.train.epochs = 1;
+    base.train.batch_size = 40;
+    let exp =
+        ExperimentConfig::from_toml_str("seeds = [0, 1]\ndraws = 2\n[ranges]\nunits = [2, 5]\n")
+            .unwrap();
+    let out = dir.path().join("exp");
+    let first = run_experiment(&Cpu, &exp, &base, &splits, &out, |_| {}).unwrap();
+    assert_eq!(first.len(), 2 * 2 * 3);
+    for r in &first {
+        assert_eq!(r.test.len(), 2, "scores for both tasks");
+        assert!(r.parameters > 0 && r.units > 0);
+    }
+    let mut trained = Vec::new();
+    let again = run_experiment(&Cpu, &exp, &base, &splits, &out, |line| {
+        trained.push(line.to_string())
+    })
+    .unwrap();
+    assert!(
+        trained.is_empty(),
+        "a finished experiment trained again: {trained:?}"
+    );
+    assert_eq!(again, first);
+    // drop one result: only that run trains again, with the same outcome
+    let path = out.join("results.json");
+    let mut results: Vec<RunResult> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let removed = results.remove(4);
+    std::fs::write(&path, serde_json::to_string(&results).unwrap()).unwrap();
+    let mut trained = Vec::new();
+    let third = run_experiment(&Cpu, &exp, &base, &splits, &out, |line| {
+        trained.push(line.to_string())
+    })
+    .unwrap();
+    assert_eq!(trained.len(), 1, "{trained:?}");
+    let redone = third
+        .iter()
+        .find(|r| r.draw == removed.draw && r.seed == removed.seed && r.kind == removed.kind)
+        .unwrap();
+    assert_eq!(
+        redone.test, removed.test,
+        "a rerun of one seed gave other scores"
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod device;
 pub mod evaluate;
+pub mod experiment;
 pub mod explain;
 pub mod predict;
 pub mod simulate;

@@ -20,8 +20,10 @@
 //! ```
 
 mod draw;
+mod run;
 
 pub use draw::{Draw, ModelKind, Run, plan};
+pub use run::{RunResult, Splits, run_experiment, run_name};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,152 @@
+//! Running an experiment's plan: every run trained on the same splits and scored on the
+//! held-out test set, results appended to `results.json` as they come, so that an interrupted
+//! experiment continues where it stopped.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ExperimentConfig, ModelKind, Run, plan};
+use crate::backend::Backend;
+use crate::config::{Config, LayerConfig};
+use crate::data::Dataset;
+use crate::model::{Model, write_atomically};
+use crate::train::{TaskScores, TrainOptions, evaluate, train};
+use crate::{Error, Result};
+
+/// What one run of an experiment measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Index of the draw.
+    pub draw: usize,
+    /// Seed of the weights and batch order.
+    pub seed: u64,
+    /// Which model.
+    pub kind: ModelKind,
+    /// Trainable values.
+    pub parameters: usize,
+    /// Units of the layer in the separable layer's place.
+    pub units: usize,
+    /// Scores on the held-out test set, per task.
+    pub test: Vec<TaskScores>,
+    /// Epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Wall time of training and testing.
+    pub seconds: f64,
+}
+
+/// The folder name of a run, unique within an experiment.
+pub fn run_name(run: &Run) -> String {
+    let kind = serde_json::to_value(run.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    format!("draw{}_seed{}_{kind}", run.draw.index, run.seed)
+}
+
+/// Units of the layer that stands where the first `separable_fc` of the base stood.
+fn compared_units(config: &Config, index: usize) -> usize {
+    match &config.layers[index] {
+        LayerConfig::SeparableFc(s) => s.units,
+        LayerConfig::Dense(d) => d.units,
+        _ => 0,
+    }
+}
+
+/// The data an experiment trains, validates and tests on.
+pub struct Splits {
+    /// Training set.
+    pub train: Dataset,
+    /// Validation set for early stopping, if any.
+    pub valid: Option<Dataset>,
+    /// Held-out test set.
+    pub test: Dataset,
+}
+
+/// Trains every run of `exp` on `splits` with `base` as the template, writing each run's
+/// weights and metrics under `out/runs/` and all results to `out/results.json`. Runs already
+/// in `results.json` are not trained again.
+pub fn run_experiment<B: Backend + 'static>(
+    backend: &B,
+    exp: &ExperimentConfig,
+    base: &Config,
+    splits: &Splits,
+    out: &Path,
+    mut report: impl FnMut(&str),
+) -> Result<Vec<RunResult>> {
+    let runs = plan(exp, base, splits.train.length)?;
+    let separable_at = base
+        .layers
+        .iter()
+        .position(|l| matches!(l, LayerConfig::SeparableFc(_)))
+        .expect("plan checked that the base has a separable layer");
+    let results_path = out.join("results.json");
+    let mut results: Vec<RunResult> = match std::fs::read_to_string(&results_path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Weights {
+            path: results_path.display().to_string(),
+            detail: format!("not an experiment's results: {e}"),
+        })?,
+        Err(_) => Vec::new(),
+    };
+    for (i, run) in runs.iter().enumerate() {
+        let done = results
+            .iter()
+            .any(|r| r.draw == run.draw.index && r.seed == run.seed && r.kind == run.kind);
+        if done {
+            continue;
+        }
+        let started = Instant::now();
+        let name = run_name(run);
+        let mut model = Model::new(
+            backend,
+            run.config.clone(),
+            splits.train.length,
+            run.config.train.seed,
+        )?;
+        model.set_task_names(splits.train.tasks.clone())?;
+        let options = TrainOptions {
+            schedule: run.config.train.clone(),
+            out_dir: out.join("runs").join(&name),
+            resume: false,
+            progress: false,
+        };
+        let trained = train(
+            backend,
+            &mut model,
+            &splits.train,
+            splits.valid.as_ref(),
+            &options,
+            |_| {},
+        )?;
+        let (_, test) = evaluate(backend, &model, &splits.test, 256)?;
+        let result = RunResult {
+            draw: run.draw.index,
+            seed: run.seed,
+            kind: run.kind,
+            parameters: model.parameter_count(),
+            units: compared_units(&run.config, separable_at),
+            test,
+            best_epoch: trained.best_epoch,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let scores: Vec<String> = result
+            .test
+            .iter()
+            .map(|t| format!("{} auROC {:.3}", t.task, t.auroc.unwrap_or(f64::NAN)))
+            .collect();
+        report(&format!(
+            "[{}/{}] {name}: {} parameters, {}; {:.0} s",
+            i + 1,
+            runs.len(),
+            result.parameters,
+            scores.join(", "),
+            result.seconds
+        ));
+        results.push(result);
+        let text = serde_json::to_string_pretty(&results)
+            .map_err(|e| Error::invalid("experiment", e.to_string()))?;
+        write_atomically(&results_path, text.as_bytes())?;
+    }
+    Ok(results)
+}
