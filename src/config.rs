@@ -109,6 +109,12 @@ pub struct DataConfig {
     /// `fasta` + `labels`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simdata: Option<PathBuf>,
+    /// Held-out test sequences in a file of their own (with `test_labels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fasta: Option<PathBuf>,
+    /// Labels of `test_fasta` (TSV or `.target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_labels: Option<PathBuf>,
     /// Ids (one per line, plain or gzip) held out for testing: never trained or validated on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_ids: Option<PathBuf>,

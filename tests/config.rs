@@ -291,3 +291,25 @@ fn the_dataset_example_configs_build_models() {
         assert!(config.data.is_some(), "{file} has no [data]");
     }
 }
+
+#[test]
+fn the_example_experiments_plan_valid_runs() {
+    for (file, length) in [
+        ("experiment_tal_gata.toml", 200),
+        ("experiment_ctcf.toml", 101),
+    ] {
+        let dir = format!("{}/examples", env!("CARGO_MANIFEST_DIR"));
+        let exp = sepfc::experiment::ExperimentConfig::from_toml_str(
+            &std::fs::read_to_string(format!("{dir}/{file}")).unwrap(),
+        )
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let base_file = exp.base.clone().expect("a base config");
+        let base = Config::from_toml_str(
+            &std::fs::read_to_string(format!("{dir}/{}", base_file.display())).unwrap(),
+        )
+        .unwrap();
+        let runs =
+            sepfc::experiment::plan(&exp, &base, length).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(runs.len(), exp.draws * exp.seeds.len() * 3);
+    }
+}

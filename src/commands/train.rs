@@ -121,6 +121,9 @@ pub fn load_data(
         all = rest;
         test = Some(held);
     }
+    if let (Some(fasta), Some(labels)) = (&data.test_fasta, &data.test_labels) {
+        test = Some(read_labelled(&at(fasta), &at(labels))?);
+    }
     let (train, valid) =
         if let (Some(fasta), Some(labels)) = (&data.valid_fasta, &data.valid_labels) {
             (all, Some(read_labelled(&at(fasta), &at(labels))?))
@@ -273,6 +276,8 @@ fn absolutize(d: &mut DataConfig, base: &Path) {
         &mut d.genome,
         &mut d.simdata,
         &mut d.test_ids,
+        &mut d.test_fasta,
+        &mut d.test_labels,
     ]
     .into_iter()
     .flatten()
