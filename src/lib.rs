@@ -24,7 +24,9 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod progress;
+pub mod recovery;
 pub mod simulate;
+pub mod stats;
 pub mod train;
 
 pub use error::{Error, Result};

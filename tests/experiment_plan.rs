@@ -222,3 +222,50 @@ fn an_experiment_runs_every_plan_entry_once_and_reruns_only_what_is_missing() {
         "a rerun of one seed gave other scores"
     );
 }
+
+#[test]
+fn the_report_compares_paired_runs_and_flags_degenerate_baselines() {
+    use sepfc::experiment::{RunResult, report};
+    use sepfc::train::TaskScores;
+    let run = |draw: usize, seed: u64, kind: ModelKind, auroc: f64, units: usize| RunResult {
+        draw,
+        seed,
+        kind,
+        parameters: 100 * units,
+        units,
+        test: vec![TaskScores {
+            task: "bound".into(),
+            loss: 0.5,
+            auroc: Some(auroc),
+            auprc: Some(auroc),
+        }],
+        best_epoch: 1,
+        seconds: 1.0,
+    };
+    let mut results = Vec::new();
+    for (i, seed) in (0..6u64).enumerate() {
+        let sep = 0.90 + 0.01 * i as f64;
+        results.push(run(0, seed, ModelKind::Separable, sep, 4));
+        // the twin sits at chance on seed 0: a dead single unit
+        let twin = if seed == 0 { 0.5 } else { sep - 0.05 };
+        results.push(run(0, seed, ModelKind::DenseTwin, twin, 1));
+        results.push(run(0, seed, ModelKind::DenseSameUnits, sep - 0.02, 4));
+    }
+    let md = report("Test", &results);
+    assert!(
+        md.contains("18 runs: 1 hyperparameter draw(s) x 6 seed(s)"),
+        "{md}"
+    );
+    // separable mean 0.925 over the six seeds
+    assert!(md.contains("| bound | auROC | 0.925 ± 0.019 (n=6)"), "{md}");
+    // every separable run beats both baselines; with 6 pairs the exact two-sided p is 2/64
+    assert!(
+        md.contains("| bound | auROC | dense (same units) | +0.020 | 6/6 | 0.031 |"),
+        "{md}"
+    );
+    assert!(md.contains("**1 baseline run(s) learned nothing**"), "{md}");
+    assert!(
+        md.contains("| 0 | 0 | dense twin (same parameters) | 1 | 100 |"),
+        "{md}"
+    );
+}

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::experiment::{ExperimentConfig, RunResult, Splits, run_experiment};
+use crate::experiment::{ExperimentConfig, RunResult, Splits, report, run_experiment};
+use crate::model::write_atomically;
 use crate::{Error, Result};
 
 /// Reads an experiment file, naming it in errors.
@@ -22,6 +23,7 @@ pub fn read_experiment(path: &Path) -> Result<ExperimentConfig> {
 }
 
 struct ExperimentJob {
+    title: String,
     exp: ExperimentConfig,
     base: Config,
     splits: Splits,
@@ -32,14 +34,18 @@ impl BackendTask for ExperimentJob {
     type Output = Vec<RunResult>;
 
     fn run<B: Backend + 'static>(self, backend: &B) -> Result<Vec<RunResult>> {
-        run_experiment(
+        let results = run_experiment(
             backend,
             &self.exp,
             &self.base,
             &self.splits,
             &self.out,
             |line| println!("{line}"),
-        )
+        )?;
+        let path = self.out.join("report.md");
+        write_atomically(&path, report(&self.title, &results).as_bytes())?;
+        println!("wrote {}", path.display());
+        Ok(results)
     }
 }
 
@@ -83,6 +89,7 @@ pub fn run(config: &Path, out: &Path, device: Device) -> Result<Vec<RunResult>> 
     run_on(
         device,
         ExperimentJob {
+            title: format!("Experiment {}", config.display()),
             exp,
             base,
             splits,

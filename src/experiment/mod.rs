@@ -20,9 +20,11 @@
 //! ```
 
 mod draw;
+mod report;
 mod run;
 
 pub use draw::{Draw, ModelKind, Run, plan};
+pub use report::{DEGENERATE_MARGIN, is_degenerate, report};
 pub use run::{RunResult, Splits, run_experiment, run_name};
 
 use serde::{Deserialize, Serialize};
