@@ -1,7 +1,7 @@
 //! The op set every backend implements, and the shape rules they share.
 //!
-//! Two backends implement [`Backend`]: [`cpu::Cpu`], the reference (plain loops, f64
-//! accumulation), and [`gpu::Gpu`], WGSL compute shaders through wgpu. Tests hold the second
+//! Two backends implement [`Backend`]: [`cpu::Cpu`], whose [`cpu::kernels`] are the
+//! reference (plain loops, f64 accumulation), and [`gpu::Gpu`], WGSL compute shaders through wgpu. Tests hold the second
 //! to the first.
 //!
 //! Conventions: activations are channels-first `(batch, channels, length)`; every op checks its
@@ -90,7 +90,7 @@ pub trait Backend {
     /// The backend's tensor handle.
     type Tensor: Tensor;
 
-    /// A human-readable name of the device, e.g. `cpu (reference)` or the GPU adapter.
+    /// A human-readable name of the device, e.g. `cpu (2 threads)` or the GPU adapter.
     fn describe(&self) -> String;
 
     /// Copies host data into a new tensor of `shape`.

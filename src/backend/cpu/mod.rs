@@ -1,6 +1,9 @@
-//! The CPU reference backend: f32 storage, the plain loops of [`kernels`] with f64
-//! accumulation. Written to be obviously right, not fast; GPU results are tested against it.
+//! The CPU backend: f32 storage. Convolution, the bulk of the work, runs as im2col plus a
+//! blocked matrix product on all cores; every other op runs the plain loops of [`kernels`]
+//! with f64 accumulation. [`kernels`] is the reference: written to be obviously right, checked
+//! against finite differences, and the yardstick for the fast convolution and the GPU.
 
+mod fast_conv;
 pub mod kernels;
 
 use std::sync::Arc;
@@ -70,7 +73,7 @@ impl Backend for Cpu {
     type Tensor = CpuTensor;
 
     fn describe(&self) -> String {
-        "cpu (reference)".into()
+        format!("cpu ({} threads)", rayon::current_num_threads())
     }
 
     fn upload(&self, data: &[f32], shape: &[usize]) -> Result<CpuTensor> {
@@ -116,7 +119,7 @@ impl Backend for Cpu {
         spec: Conv1dSpec,
     ) -> Result<CpuTensor> {
         let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
-        let y = kernels::conv1d(&x.data, &w.data, &b.data, d, spec);
+        let y = fast_conv::conv1d(&x.data, &w.data, &b.data, d, spec);
         self.make(y, &[d.n, d.f, d.l_out])
     }
 
@@ -131,7 +134,7 @@ impl Backend for Cpu {
         let bias_shape = [w.shape.first().copied().unwrap_or(0)];
         let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
         shapes::expect_same("conv1d_backward", &dy.shape, &[d.n, d.f, d.l_out])?;
-        let (dx, dw, db) = kernels::conv1d_backward(&x.data, &w.data, &dy.data, d, spec, need_dx);
+        let (dx, dw, db) = fast_conv::conv1d_backward(&x.data, &w.data, &dy.data, d, spec, need_dx);
         Ok(Conv1dGrads {
             dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
             dw: self.make(dw, &w.shape)?,

@@ -1,0 +1,99 @@
+//! The CPU backend's convolution (im2col + matrix product, parallel) against the reference
+//! loops of `kernels`, which cpu_gradients checks against finite differences.
+
+mod common;
+
+use common::{assert_close, rng, uniform};
+use sepfc::backend::cpu::{Cpu, kernels};
+use sepfc::backend::shapes::conv1d_dims;
+use sepfc::backend::{Backend, Conv1dSpec, Tensor};
+
+/// Forward and all three gradients of `Cpu` against `kernels` on input `(n, c, l)`.
+fn check(n: usize, c: usize, l: usize, f: usize, k: usize, spec: Conv1dSpec) {
+    let what = format!("conv1d n={n} c={c} l={l} f={f} k={k} {spec:?}");
+    let mut rng = rng((n * 1000 + c * 100 + l + k) as u64);
+    let (x, w, b) = (
+        uniform(&mut rng, n * c * l),
+        uniform(&mut rng, f * c * k),
+        uniform(&mut rng, f),
+    );
+    let d = conv1d_dims(&[n, c, l], &[f, c, k], &[f], spec).unwrap();
+    let dy = uniform(&mut rng, n * f * d.l_out);
+    let up = |v: &[f32], shape: &[usize]| Cpu.upload(v, shape).unwrap();
+
+    let y = Cpu
+        .conv1d(
+            &up(&x, &[n, c, l]),
+            &up(&w, &[f, c, k]),
+            &up(&b, &[f]),
+            spec,
+        )
+        .unwrap();
+    assert_eq!(y.shape(), [n, f, d.l_out], "{what}");
+    let expected = kernels::conv1d(&x, &w, &b, d, spec);
+    assert_close(
+        &format!("{what} y"),
+        &Cpu.download(&y).unwrap(),
+        &expected,
+        1e-5,
+        1e-5,
+    );
+
+    let grads = Cpu
+        .conv1d_backward(
+            &up(&x, &[n, c, l]),
+            &up(&w, &[f, c, k]),
+            &up(&dy, &[n, f, d.l_out]),
+            spec,
+            true,
+        )
+        .unwrap();
+    let (dx, dw, db) = kernels::conv1d_backward(&x, &w, &dy, d, spec, true);
+    let got = |t: &sepfc::backend::cpu::CpuTensor| Cpu.download(t).unwrap();
+    assert_close(
+        &format!("{what} dx"),
+        &got(&grads.dx.unwrap()),
+        &dx.unwrap(),
+        1e-5,
+        1e-4,
+    );
+    assert_close(&format!("{what} dw"), &got(&grads.dw), &dw, 1e-5, 1e-4);
+    assert_close(&format!("{what} db"), &got(&grads.db), &db, 1e-5, 1e-4);
+}
+
+#[test]
+fn valid_convolution_matches_reference() {
+    check(3, 4, 30, 5, 7, Conv1dSpec::valid(1));
+    check(1, 1, 5, 1, 5, Conv1dSpec::valid(1));
+    // more examples than one parallel chunk, and a ragged last chunk
+    check(19, 6, 40, 8, 5, Conv1dSpec::valid(1));
+}
+
+#[test]
+fn padding_and_dilation_match_reference() {
+    let same = |k| Conv1dSpec::same(k, 1);
+    check(4, 3, 25, 6, 5, same(5));
+    check(4, 3, 25, 6, 4, same(4));
+    check(5, 2, 30, 3, 4, Conv1dSpec::valid(3));
+    check(2, 3, 20, 4, 3, Conv1dSpec::same(3, 4));
+    // padding wider than the input: some taps read nothing but zeros
+    let wide = Conv1dSpec {
+        pad_left: 9,
+        pad_right: 7,
+        dilation: 2,
+    };
+    check(3, 2, 4, 3, 4, wide);
+}
+
+#[test]
+fn input_gradient_can_be_skipped() {
+    let spec = Conv1dSpec::valid(1);
+    let x = Cpu.upload(&[0.5; 2 * 3 * 10], &[2, 3, 10]).unwrap();
+    let w = Cpu.upload(&[0.25; 4 * 3 * 3], &[4, 3, 3]).unwrap();
+    let dy = Cpu.upload(&[1.0; 2 * 4 * 8], &[2, 4, 8]).unwrap();
+    let grads = Cpu.conv1d_backward(&x, &w, &dy, spec, false).unwrap();
+    assert!(grads.dx.is_none());
+    // every weight tap sees 2 examples x 8 positions of 0.5
+    assert_eq!(Cpu.download(&grads.dw).unwrap(), vec![8.0; 36]);
+    assert_eq!(Cpu.download(&grads.db).unwrap(), vec![16.0; 4]);
+}
