@@ -79,6 +79,14 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// An output sepfc draws or renders (a figure) could not be produced.
+    #[error("{path}: {detail}")]
+    Output {
+        /// The file being written.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// A tensor does not fit the device's buffer limits even when split.
     #[error(
         "tensor of {bytes} bytes is too large for this GPU ({detail}). Try a smaller batch size"

@@ -251,7 +251,7 @@ fn the_report_compares_paired_runs_and_flags_degenerate_baselines() {
         results.push(run(0, seed, ModelKind::DenseTwin, twin, 1));
         results.push(run(0, seed, ModelKind::DenseSameUnits, sep - 0.02, 4));
     }
-    let md = report("Test", &results);
+    let md = report("Test", &results, &Default::default());
     assert!(
         md.contains("18 runs: 1 hyperparameter draw(s) x 6 seed(s)"),
         "{md}"

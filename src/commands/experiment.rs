@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::experiment::{ExperimentConfig, RunResult, Splits, report, run_experiment};
+use crate::experiment::importance::{Truth, resolve_truths};
+use crate::experiment::{
+    ExperimentConfig, RunResult, Splits, analyse, plan, report, run_experiment,
+};
+use crate::explain::Method;
 use crate::model::write_atomically;
 use crate::{Error, Result};
 
@@ -27,6 +31,8 @@ struct ExperimentJob {
     exp: ExperimentConfig,
     base: Config,
     splits: Splits,
+    truths: Vec<Truth>,
+    method: Method,
     out: PathBuf,
 }
 
@@ -42,8 +48,27 @@ impl BackendTask for ExperimentJob {
             &self.out,
             |line| println!("{line}"),
         )?;
+        println!("scoring importance and drawing figures");
+        let draws = plan(&self.exp, &self.base, self.splits.train.length)?
+            .into_iter()
+            .map(|run| run.draw)
+            .fold(Vec::new(), |mut draws, d| {
+                if !draws.contains(&d) {
+                    draws.push(d);
+                }
+                draws
+            });
+        let analysis = analyse(
+            backend,
+            &self.out,
+            &results,
+            draws,
+            &self.splits.test,
+            &self.truths,
+            self.method,
+        )?;
         let path = self.out.join("report.md");
-        write_atomically(&path, report(&self.title, &results).as_bytes())?;
+        write_atomically(&path, report(&self.title, &results, &analysis).as_bytes())?;
         println!("wrote {}", path.display());
         Ok(results)
     }
@@ -82,6 +107,18 @@ pub fn run(config: &Path, out: &Path, device: Device) -> Result<Vec<RunResult>> 
             )));
         }
     };
+    let (truths, method) = match &exp.importance {
+        Some(importance) => {
+            let simdata = data.simdata.as_ref().map(|p| data_dir.join(p));
+            let truths = resolve_truths(importance, &splits.test, simdata.as_deref(), here)
+                .map_err(|e| match e {
+                    Error::Config(m) => Error::Config(format!("{}: {m}", config.display())),
+                    other => other,
+                })?;
+            (truths, importance.method()?)
+        }
+        None => (Vec::new(), Method::GradXInput),
+    };
     std::fs::create_dir_all(out).map_err(|source| Error::Io {
         path: out.display().to_string(),
         source,
@@ -93,6 +130,8 @@ pub fn run(config: &Path, out: &Path, device: Device) -> Result<Vec<RunResult>> 
             exp,
             base,
             splits,
+            truths,
+            method,
             out: out.to_path_buf(),
         },
     )

@@ -19,10 +19,14 @@
 //! assert_eq!(runs.len(), 3 * 2 * 3); // draws x seeds x (separable, twin, dense)
 //! ```
 
+mod analysis;
 mod draw;
+pub mod figures;
+pub mod importance;
 mod report;
 mod run;
 
+pub use analysis::{Analysis, Figure, RunImportance, analyse};
 pub use draw::{Draw, ModelKind, Run, plan};
 pub use report::{DEGENERATE_MARGIN, is_degenerate, report};
 pub use run::{RunResult, Splits, run_experiment, run_name};
@@ -79,6 +83,9 @@ pub struct ExperimentConfig {
     /// What the draws vary.
     #[serde(default)]
     pub ranges: Ranges,
+    /// Where the known sites come from, to score importance against (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<importance::ImportanceConfig>,
 }
 
 impl ExperimentConfig {

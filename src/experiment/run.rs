@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ExperimentConfig, ModelKind, Run, plan};
+use super::{ExperimentConfig, ModelKind, plan};
 use crate::backend::Backend;
 use crate::config::{Config, LayerConfig};
 use crate::data::Dataset;
@@ -36,13 +36,14 @@ pub struct RunResult {
     pub seconds: f64,
 }
 
-/// The folder name of a run, unique within an experiment.
-pub fn run_name(run: &Run) -> String {
-    let kind = serde_json::to_value(run.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
-    format!("draw{}_seed{}_{kind}", run.draw.index, run.seed)
+/// The folder name of a run, unique within an experiment: `draw{draw}_seed{seed}_{kind}`.
+pub fn run_name(draw: usize, seed: u64, kind: ModelKind) -> String {
+    let kind = match kind {
+        ModelKind::Separable => "separable",
+        ModelKind::DenseTwin => "dense_twin",
+        ModelKind::DenseSameUnits => "dense_same_units",
+    };
+    format!("draw{draw}_seed{seed}_{kind}")
 }
 
 /// Units of the layer that stands where the first `separable_fc` of the base stood.
@@ -97,7 +98,7 @@ pub fn run_experiment<B: Backend + 'static>(
             continue;
         }
         let started = Instant::now();
-        let name = run_name(run);
+        let name = run_name(run.draw.index, run.seed, run.kind);
         let mut model = Model::new(
             backend,
             run.config.clone(),
