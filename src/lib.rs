@@ -11,6 +11,7 @@
 
 pub mod autodiff;
 pub mod backend;
+pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod data;

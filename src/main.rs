@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sepfc::backend::Backend;
+use sepfc::bench::{BenchModel, BenchOptions};
 use sepfc::commands::{self, Device, run_on};
 use sepfc::config::OptimizerKind;
 use sepfc::demo::{self, DemoConfig};
@@ -37,6 +38,14 @@ impl From<DeviceArg> for Device {
             DeviceArg::Cpu => Device::Cpu,
         }
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchModelArg {
+    /// 200 bp, 2 revcomp convolutions, 32 separable units, 3 tasks.
+    Small,
+    /// 1000 bp, 3 revcomp convolutions of 64 filters, 64 separable units, 16 tasks.
+    Large,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -149,8 +158,9 @@ enum Command {
     /// over random hyperparameter draws and seeds; results in OUT/results.json. Rerunning
     /// skips the runs already done.
     Experiment {
-        /// The experiment file: `base` (a training config), `seeds`, `draws`, `draw_seed` and
-        /// `[ranges]`.
+        /// The experiment file: `base` (a training config), `seeds`, `draws`, `draw_seed`,
+        /// `[ranges]` and optionally `[importance]`. Writes results.json, report.md and
+        /// figures/*.png; a rerun skips finished runs and redraws the report.
         #[arg(long)]
         config: PathBuf,
         /// Output folder.
@@ -159,6 +169,25 @@ enum Command {
         /// Where to compute.
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
+    },
+    /// Time training and inference of a benchmark model of benchmarks.md (random one-hot
+    /// input, Adam, float32) and report samples/s and peak memory.
+    Bench {
+        /// Which benchmark model.
+        #[arg(long, value_enum, default_value = "small")]
+        model: BenchModelArg,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+        /// Sequences per step.
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        /// Seconds of timed steps (at least 5 steps are timed whatever this says).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Also write the figures as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Write sigmoid probabilities for every FASTA record: a TSV with a header `id` and one
     /// column per task, rows in input order.
@@ -311,6 +340,24 @@ fn run(command: Command) -> sepfc::Result<()> {
             out,
             device,
         } => commands::experiment::run(&config, &out, device.into()).map(|_| ()),
+        Command::Bench {
+            model,
+            device,
+            batch,
+            seconds,
+            json,
+        } => {
+            let model = match model {
+                BenchModelArg::Small => BenchModel::Small,
+                BenchModelArg::Large => BenchModel::Large,
+            };
+            let options = BenchOptions {
+                batch,
+                seconds,
+                ..BenchOptions::new(model)
+            };
+            commands::bench::run(options, device.into(), json).map(|_| ())
+        }
         Command::Predict {
             model,
             fasta,

@@ -444,7 +444,14 @@ fn bad_input_stops_with_one_line_naming_the_file_and_problem() {
 #[test]
 fn every_command_explains_its_flags() {
     for command in [
-        "demo", "simulate", "train", "predict", "evaluate", "explain",
+        "demo",
+        "simulate",
+        "train",
+        "predict",
+        "evaluate",
+        "explain",
+        "experiment",
+        "bench",
     ] {
         let help = ok(&[command, "--help"]);
         assert!(
@@ -466,5 +473,44 @@ fn every_command_explains_its_flags() {
         "--device",
     ] {
         assert!(help.contains(flag), "train --help does not explain {flag}");
+    }
+}
+
+#[test]
+fn bench_reports_speed_and_memory_of_both_models() {
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["small", "large"] {
+        let json = dir.path().join(format!("{model}.json"));
+        let args = [
+            "bench",
+            "--model",
+            model,
+            "--device",
+            "cpu",
+            "--batch",
+            "2",
+            "--seconds",
+            "0",
+            "--json",
+            json.to_str().unwrap(),
+        ];
+        let printed = ok(&args);
+        assert!(
+            printed.contains(&format!("{model} model on cpu")),
+            "{printed}"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(report["model"], model);
+        assert_eq!(report["batch"], 2);
+        for key in [
+            "train_samples_per_s",
+            "inference_samples_per_s",
+            "peak_rss_mib",
+        ] {
+            let v = report[key].as_f64().unwrap_or(0.0);
+            assert!(v > 0.0, "{key} = {v} in {report}");
+        }
+        assert!(report["train_steps"].as_u64().unwrap() >= 5, "{report}");
     }
 }

@@ -93,6 +93,12 @@ pub trait Backend {
     /// A human-readable name of the device, e.g. `cpu (2 threads)` or the GPU adapter.
     fn describe(&self) -> String;
 
+    /// The most device memory the backend has held at once, in bytes, where it keeps count
+    /// (GPU buffer pools); `None` for host memory, which the process's peak RSS covers.
+    fn peak_memory_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Copies host data into a new tensor of `shape`.
     fn upload(&self, data: &[f32], shape: &[usize]) -> Result<Self::Tensor>;
 

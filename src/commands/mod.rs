@@ -2,6 +2,7 @@
 //! device asked for, prints what it did and writes its outputs atomically. `src/main.rs` only
 //! parses arguments into these options.
 
+pub mod bench;
 pub mod device;
 pub mod evaluate;
 pub mod experiment;

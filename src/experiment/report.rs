@@ -129,18 +129,26 @@ fn scores_table(md: &mut String, results: &[RunResult], tasks: &BTreeSet<&str>) 
             let _ = writeln!(md, "| {task} | {} | {} |", score.name(), cells.join(" | "));
         }
     }
-    let params: Vec<String> = KINDS
-        .iter()
-        .map(|&k| {
-            let v: Vec<f64> = results
-                .iter()
-                .filter(|r| r.kind == k)
-                .map(|r| r.parameters as f64)
-                .collect();
-            summarize(&v).map_or("n/a".into(), |s| format!("{:.0}", s.mean))
-        })
-        .collect();
-    let _ = writeln!(md, "| | parameters (mean) | {} |\n", params.join(" | "));
+    let mean_of = |value: fn(&RunResult) -> f64| -> String {
+        KINDS
+            .iter()
+            .map(|&k| {
+                let v: Vec<f64> = results.iter().filter(|r| r.kind == k).map(value).collect();
+                summarize(&v).map_or("n/a".into(), |s| format!("{:.0}", s.mean))
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let _ = writeln!(
+        md,
+        "| | parameters (mean) | {} |",
+        mean_of(|r| r.parameters as f64)
+    );
+    let _ = writeln!(
+        md,
+        "| | seconds to train and test (mean) | {} |\n",
+        mean_of(|r| r.seconds)
+    );
 }
 
 fn paired_table(md: &mut String, results: &[RunResult], tasks: &BTreeSet<&str>) {

@@ -140,6 +140,10 @@ impl Backend for Gpu {
         format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
     }
 
+    fn peak_memory_bytes(&self) -> Option<u64> {
+        Some(self.memory().peak_held_bytes)
+    }
+
     fn upload(&self, data: &[f32], shape: &[usize]) -> Result<GpuTensor> {
         super::shapes::expect_len("upload", data.len(), shape)?;
         self.write_new(data, shape)

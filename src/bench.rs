@@ -1,0 +1,284 @@
+//! The two benchmark models of `benchmarks.md` and a timer for them: training samples/s
+//! (forward, backward and Adam step), inference samples/s and peak memory, on random one-hot
+//! input and random 0/1 labels, batch 128, float32. `bench/pytorch_peer.py` times the same
+//! work in PyTorch.
+//!
+//! ```
+//! use sepfc::backend::cpu::Cpu;
+//! use sepfc::bench::{BenchModel, BenchOptions, run_bench};
+//! let options = BenchOptions { batch: 4, warmup: 1, min_steps: 2, seconds: 0.0, ..BenchOptions::new(BenchModel::Small) };
+//! let report = run_bench(&Cpu, &options).unwrap();
+//! assert_eq!(report.model, "small");
+//! assert!(report.train_samples_per_s > 0.0 && report.inference_samples_per_s > 0.0);
+//! ```
+
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::Result;
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::model::{INPUT_CHANNELS, Model};
+use crate::optim::Adam;
+
+/// One of the two fixed benchmark models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchModel {
+    /// 200 bp, two revcomp convolutions, pool 4, 32 separable units, 3 tasks.
+    Small,
+    /// 1000 bp, three revcomp convolutions of 64 filters, pool 20, 64 separable units, 16 tasks.
+    Large,
+}
+
+const SMALL: &str = r#"
+[[layers]]
+type = "revcomp_conv1d"
+filters = 16
+kernel_size = 15
+activation = "relu"
+
+[[layers]]
+type = "revcomp_conv1d"
+filters = 16
+kernel_size = 14
+activation = "relu"
+
+[[layers]]
+type = "maxpool1d"
+pool_size = 4
+
+[[layers]]
+type = "separable_fc"
+units = 32
+symmetric = true
+activation = "relu"
+
+[[layers]]
+type = "dense"
+units = 3
+"#;
+
+const LARGE: &str = r#"
+[[layers]]
+type = "revcomp_conv1d"
+filters = 64
+kernel_size = 15
+activation = "relu"
+
+[[layers]]
+type = "revcomp_conv1d"
+filters = 64
+kernel_size = 15
+activation = "relu"
+
+[[layers]]
+type = "revcomp_conv1d"
+filters = 64
+kernel_size = 15
+activation = "relu"
+
+[[layers]]
+type = "maxpool1d"
+pool_size = 20
+
+[[layers]]
+type = "separable_fc"
+units = 64
+symmetric = true
+activation = "relu"
+
+[[layers]]
+type = "dense"
+units = 16
+"#;
+
+impl BenchModel {
+    /// `small` or `large`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchModel::Small => "small",
+            BenchModel::Large => "large",
+        }
+    }
+
+    /// The model's layers (Adam, lr 1e-3).
+    pub fn config(self) -> Result<Config> {
+        let text = match self {
+            BenchModel::Small => SMALL,
+            BenchModel::Large => LARGE,
+        };
+        let mut config = Config::from_toml_str(text)?;
+        config.train.lr = 1e-3;
+        Ok(config)
+    }
+
+    /// Input length in bp.
+    pub fn input_length(self) -> usize {
+        match self {
+            BenchModel::Small => 200,
+            BenchModel::Large => 1000,
+        }
+    }
+
+    /// Number of tasks (outputs).
+    pub fn tasks(self) -> usize {
+        match self {
+            BenchModel::Small => 3,
+            BenchModel::Large => 16,
+        }
+    }
+}
+
+/// How long and on what to measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchOptions {
+    /// Which model.
+    pub model: BenchModel,
+    /// Sequences per step (128 in benchmarks.md).
+    pub batch: usize,
+    /// Untimed steps first (pipelines compiled, buffers pooled, caches warm).
+    pub warmup: usize,
+    /// Timed steps at least...
+    pub min_steps: usize,
+    /// ...and at least this many seconds of them.
+    pub seconds: f64,
+    /// Seed of the weights and the random batch.
+    pub seed: u64,
+}
+
+impl BenchOptions {
+    /// benchmarks.md's settings: batch 128, 3 warm-up steps, then at least 5 steps and 10 s.
+    pub fn new(model: BenchModel) -> Self {
+        Self {
+            model,
+            batch: 128,
+            warmup: 3,
+            min_steps: 5,
+            seconds: 10.0,
+            seed: 0,
+        }
+    }
+}
+
+/// What a benchmark measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// `small` or `large`.
+    pub model: String,
+    /// The backend's description (device, threads).
+    pub device: String,
+    /// Sequences per step.
+    pub batch: usize,
+    /// Timed training steps.
+    pub train_steps: usize,
+    /// Training samples per second: forward, backward and Adam step, device synchronised.
+    pub train_samples_per_s: f64,
+    /// Timed inference passes.
+    pub inference_steps: usize,
+    /// Inference samples per second (logits, no dropout), device synchronised.
+    pub inference_samples_per_s: f64,
+    /// Peak resident memory of the process in MiB (Linux), the whole run so far.
+    pub peak_rss_mib: Option<f64>,
+    /// Peak device memory held by the backend in MiB (GPU backends).
+    pub peak_device_mib: Option<f64>,
+}
+
+/// The process's peak resident set size in MiB, from `/proc/self/status` (Linux only).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Random one-hot `(batch, 4, length)` input and random 0/1 labels `(batch, tasks)`.
+fn random_batch(options: &BenchOptions) -> (Vec<f32>, Vec<f32>) {
+    let (n, length, tasks) = (
+        options.batch,
+        options.model.input_length(),
+        options.model.tasks(),
+    );
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let mut x = vec![0.0f32; n * INPUT_CHANNELS * length];
+    for i in 0..n {
+        for l in 0..length {
+            let c = rng.random_range(0..INPUT_CHANNELS);
+            x[(i * INPUT_CHANNELS + c) * length + l] = 1.0;
+        }
+    }
+    let y = (0..n * tasks)
+        .map(|_| f32::from(u8::from(rng.random_bool(0.5))))
+        .collect();
+    (x, y)
+}
+
+/// Runs `step` for the warm-up, then until both `min_steps` and `seconds` are reached;
+/// `step(true)` must also wait for the device to finish, and is what the clock is read after.
+/// Returns the timed steps and their seconds.
+fn time_steps(
+    options: &BenchOptions,
+    mut step: impl FnMut(bool) -> Result<()>,
+) -> Result<(usize, f64)> {
+    for i in 0..options.warmup {
+        step(i + 1 == options.warmup)?;
+    }
+    let started = Instant::now();
+    let mut steps = 0;
+    loop {
+        steps += 1;
+        let check = steps >= options.min_steps.max(1);
+        step(check)?;
+        if check {
+            let elapsed = started.elapsed().as_secs_f64();
+            if elapsed >= options.seconds {
+                return Ok((steps, elapsed));
+            }
+        }
+    }
+}
+
+/// Times training and inference of `options.model` on `backend`.
+pub fn run_bench<B: Backend>(backend: &B, options: &BenchOptions) -> Result<BenchReport> {
+    let model_kind = options.model;
+    let (length, tasks, n) = (model_kind.input_length(), model_kind.tasks(), options.batch);
+    let mut model = Model::new(backend, model_kind.config()?, length, options.seed)?;
+    let mut adam = Adam::new(1e-3);
+    let (x, y) = random_batch(options);
+    let x = backend.upload(&x, &[n, INPUT_CHANNELS, length])?;
+    let targets = backend.upload(&y, &[n, tasks])?;
+    let mask = backend.full(&[n, tasks], 1.0)?;
+
+    let mut seed = 0u32;
+    let (train_steps, train_seconds) = time_steps(options, |sync| {
+        seed = seed.wrapping_add(1);
+        let loss = model.train_step(backend, &mut adam, &x, &targets, &mask, seed)?;
+        if sync {
+            backend.download(&loss)?;
+        }
+        Ok(())
+    })?;
+    let (inference_steps, inference_seconds) = time_steps(options, |sync| {
+        let logits = model.logits(backend, &x)?;
+        if sync {
+            backend.download(&logits)?;
+        }
+        Ok(())
+    })?;
+
+    Ok(BenchReport {
+        model: model_kind.name().into(),
+        device: backend.describe(),
+        batch: n,
+        train_steps,
+        train_samples_per_s: (train_steps * n) as f64 / train_seconds,
+        inference_steps,
+        inference_samples_per_s: (inference_steps * n) as f64 / inference_seconds,
+        peak_rss_mib: peak_rss_mib(),
+        peak_device_mib: backend
+            .peak_memory_bytes()
+            .map(|b| b as f64 / (1024.0 * 1024.0)),
+    })
+}

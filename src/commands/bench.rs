@@ -1,0 +1,45 @@
+//! `sepfc bench`: training and inference speed and peak memory of a benchmark model.
+
+use std::path::PathBuf;
+
+use super::device::{BackendTask, Device, run_on};
+use crate::Result;
+use crate::backend::Backend;
+use crate::bench::{BenchOptions, BenchReport, run_bench};
+use crate::model::write_atomically;
+
+struct BenchJob {
+    options: BenchOptions,
+}
+
+impl BackendTask for BenchJob {
+    type Output = BenchReport;
+
+    fn run<B: Backend + 'static>(self, backend: &B) -> Result<BenchReport> {
+        run_bench(backend, &self.options)
+    }
+}
+
+/// Runs `sepfc bench`: prints one line of figures, and writes them as JSON to `json` if given.
+pub fn run(options: BenchOptions, device: Device, json: Option<PathBuf>) -> Result<BenchReport> {
+    let report = run_on(device, BenchJob { options })?;
+    let memory = |v: Option<f64>| v.map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
+    println!(
+        "{} model on {}, batch {}: training {:.1} samples/s ({} steps), inference {:.1} samples/s ({} passes), peak RSS {}, peak device memory {}",
+        report.model,
+        report.device,
+        report.batch,
+        report.train_samples_per_s,
+        report.train_steps,
+        report.inference_samples_per_s,
+        report.inference_steps,
+        memory(report.peak_rss_mib),
+        memory(report.peak_device_mib),
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| crate::Error::invalid("bench", e.to_string()))?;
+        write_atomically(&path, text.as_bytes())?;
+    }
+    Ok(report)
+}
