@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::figures::{self, History, KINDS, Track, short_name};
 use super::importance::{TaskRecovery, Truth, importance, recover};
-use super::{Draw, ModelKind, RunResult, run_name};
+use super::{Draw, ModelKind, RunResult, is_degenerate, run_name};
 use crate::backend::Backend;
 use crate::data::Dataset;
 use crate::explain::Method;
@@ -221,14 +221,23 @@ pub fn analyse<B: Backend>(
                 continue;
             };
             let model = load(backend, out, r)?;
-            columns.push((kind, importance(backend, &model, test, &shown, method)?));
+            let label = if is_degenerate(r) {
+                format!("{} (learned nothing)", short_name(kind))
+            } else {
+                short_name(kind).to_string()
+            };
+            columns.push((
+                kind,
+                label,
+                importance(backend, &model, test, &shown, method)?,
+            ));
         }
         let task = &test.tasks[truth.task];
         let mut tracks = Vec::new();
         for (row, (&i, sites)) in shown.sequences.iter().zip(&shown.sites).enumerate() {
-            for (kind, scores) in &columns {
+            for (kind, label, scores) in &columns {
                 tracks.push(Track {
-                    title: format!("{} | {task} | {}", test.ids[i], short_name(*kind)),
+                    title: format!("{} | {task} | {label}", test.ids[i]),
                     kind: *kind,
                     scores: scores[row * test.length..(row + 1) * test.length].to_vec(),
                     sites: sites.clone(),
