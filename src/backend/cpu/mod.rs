@@ -1,9 +1,11 @@
-//! The CPU backend: f32 storage. Convolution, the bulk of the work, runs as im2col plus a
-//! blocked matrix product on all cores; every other op runs the plain loops of [`kernels`]
-//! with f64 accumulation. [`kernels`] is the reference: written to be obviously right, checked
+//! The CPU backend: f32 storage. Convolution and the separable contraction, the bulk of the
+//! work, run as blocked matrix products on all cores; every other op runs the plain loops of
+//! [`kernels`] with f64 accumulation. [`kernels`] is the reference: written to be obviously right, checked
 //! against finite differences, and the yardstick for the fast convolution and the GPU.
 
 mod fast_conv;
+mod fast_separable;
+mod gemm;
 pub mod kernels;
 
 use std::sync::Arc;
@@ -189,7 +191,7 @@ impl Backend for Cpu {
 
     fn separable(&self, x: &CpuTensor, pos: &CpuTensor, chan: &CpuTensor) -> Result<CpuTensor> {
         let dims = shapes::separable_dims(&x.shape, &pos.shape, &chan.shape)?;
-        let y = kernels::separable(&x.data, &pos.data, &chan.data, dims);
+        let y = fast_separable::separable(&x.data, &pos.data, &chan.data, dims);
         self.make(y, &[dims[0], dims[3]])
     }
 
@@ -203,8 +205,9 @@ impl Backend for Cpu {
     ) -> Result<SeparableGrads<CpuTensor>> {
         let dims = shapes::separable_dims(&x.shape, &pos.shape, &chan.shape)?;
         shapes::expect_same("separable_backward", &dy.shape, &[dims[0], dims[3]])?;
-        let (dx, dpos, dchan) =
-            kernels::separable_backward(&x.data, &pos.data, &chan.data, &dy.data, dims, need_dx);
+        let (dx, dpos, dchan) = fast_separable::separable_backward(
+            &x.data, &pos.data, &chan.data, &dy.data, dims, need_dx,
+        );
         Ok(SeparableGrads {
             dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
             dpos: self.make(dpos, &pos.shape)?,

@@ -1,11 +1,12 @@
-//! The CPU backend's convolution (im2col + matrix product, parallel) against the reference
-//! loops of `kernels`, which cpu_gradients checks against finite differences.
+//! The CPU backend's fast kernels (convolution as im2col + matrix product, the separable
+//! contraction as matrix products, both parallel) against the reference loops of `kernels`,
+//! which cpu_gradients checks against finite differences.
 
 mod common;
 
 use common::{assert_close, rng, uniform};
 use sepfc::backend::cpu::{Cpu, kernels};
-use sepfc::backend::shapes::conv1d_dims;
+use sepfc::backend::shapes::{conv1d_dims, separable_dims};
 use sepfc::backend::{Backend, Conv1dSpec, Tensor};
 
 /// Forward and all three gradients of `Cpu` against `kernels` on input `(n, c, l)`.
@@ -96,4 +97,65 @@ fn input_gradient_can_be_skipped() {
     // every weight tap sees 2 examples x 8 positions of 0.5
     assert_eq!(Cpu.download(&grads.dw).unwrap(), vec![8.0; 36]);
     assert_eq!(Cpu.download(&grads.db).unwrap(), vec![16.0; 4]);
+}
+
+/// Forward and all three gradients of `Cpu`'s separable contraction against `kernels` on
+/// input `(n, c, l)` with `u` units.
+fn check_separable(n: usize, c: usize, l: usize, u: usize) {
+    let what = format!("separable n={n} c={c} l={l} u={u}");
+    let mut rng = rng((n * 1000 + c * 100 + l * 10 + u) as u64);
+    let (x, pos, chan, dy) = (
+        uniform(&mut rng, n * c * l),
+        uniform(&mut rng, u * l),
+        uniform(&mut rng, u * c),
+        uniform(&mut rng, n * u),
+    );
+    let dims = separable_dims(&[n, c, l], &[u, l], &[u, c]).unwrap();
+    let up = |v: &[f32], shape: &[usize]| Cpu.upload(v, shape).unwrap();
+    let (xt, post, chant) = (up(&x, &[n, c, l]), up(&pos, &[u, l]), up(&chan, &[u, c]));
+    let y = Cpu.separable(&xt, &post, &chant).unwrap();
+    assert_eq!(y.shape(), [n, u], "{what}");
+    let expected = kernels::separable(&x, &pos, &chan, dims);
+    assert_close(
+        &format!("{what} y"),
+        &Cpu.download(&y).unwrap(),
+        &expected,
+        1e-5,
+        1e-5,
+    );
+
+    for need_dx in [true, false] {
+        let grads = Cpu
+            .separable_backward(&xt, &post, &chant, &up(&dy, &[n, u]), need_dx)
+            .unwrap();
+        let (dx, dpos, dchan) = kernels::separable_backward(&x, &pos, &chan, &dy, dims, need_dx);
+        let got = |t: &sepfc::backend::cpu::CpuTensor| Cpu.download(t).unwrap();
+        assert_eq!(grads.dx.is_some(), need_dx, "{what}");
+        if let (Some(got_dx), Some(dx)) = (grads.dx.as_ref(), dx) {
+            assert_close(&format!("{what} dx"), &got(got_dx), &dx, 1e-5, 1e-4);
+        }
+        assert_close(
+            &format!("{what} dpos"),
+            &got(&grads.dpos),
+            &dpos,
+            1e-5,
+            1e-4,
+        );
+        assert_close(
+            &format!("{what} dchan"),
+            &got(&grads.dchan),
+            &dchan,
+            1e-5,
+            1e-4,
+        );
+    }
+}
+
+#[test]
+fn separable_matches_reference() {
+    check_separable(3, 4, 7, 5);
+    check_separable(1, 1, 1, 1);
+    // more examples than one parallel chunk, and a ragged last chunk
+    check_separable(19, 6, 13, 3);
+    check_separable(9, 32, 43, 32);
 }
