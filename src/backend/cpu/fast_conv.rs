@@ -1,5 +1,5 @@
-//! The CPU backend's conv1d: each example is unrolled into a column matrix (im2col) and
-//! multiplied with the weight by a blocked matrix product, examples in parallel.
+//! The CPU backend's conv1d: a chunk of examples at a time is unrolled into one column matrix
+//! (im2col) and multiplied with the weight by a blocked matrix product, chunks in parallel.
 //!
 //! Work is split into fixed chunks of [`CHUNK`] examples whatever the thread count, and the
 //! per-chunk weight gradients are summed in chunk order, so results are the same on every
@@ -25,36 +25,46 @@ fn tap_range(k: usize, d: ConvDims, spec: Conv1dSpec) -> (usize, usize, usize) {
     (lo0, lo1, lo0 + shift - spec.pad_left)
 }
 
-/// Unrolls one example `x (C, L)` into `cols (C*K, L_out)`, zero where the tap reads padding.
-fn im2col(x: &[f32], d: ConvDims, spec: Conv1dSpec, cols: &mut [f32]) {
-    for c in 0..d.c {
-        let row = &x[c * d.l..(c + 1) * d.l];
-        for k in 0..d.k {
-            let out = &mut cols[(c * d.k + k) * d.l_out..(c * d.k + k + 1) * d.l_out];
-            let (lo0, lo1, p0) = tap_range(k, d, spec);
-            out[..lo0].fill(0.0);
-            out[lo0..lo1].copy_from_slice(&row[p0..p0 + lo1 - lo0]);
-            out[lo1..].fill(0.0);
+/// Unrolls the `m` examples of `x (m, C, L)` into `cols (C*K, m*L_out)`: example `i` fills
+/// columns `i*L_out..(i+1)*L_out`, with zeros where a tap reads padding.
+fn im2col(x: &[f32], m: usize, d: ConvDims, spec: Conv1dSpec, cols: &mut [f32]) {
+    let width = m * d.l_out;
+    for i in 0..m {
+        for c in 0..d.c {
+            let row = &x[(i * d.c + c) * d.l..(i * d.c + c + 1) * d.l];
+            for k in 0..d.k {
+                let start = (c * d.k + k) * width + i * d.l_out;
+                let out = &mut cols[start..start + d.l_out];
+                let (lo0, lo1, p0) = tap_range(k, d, spec);
+                out[..lo0].fill(0.0);
+                out[lo0..lo1].copy_from_slice(&row[p0..p0 + lo1 - lo0]);
+                out[lo1..].fill(0.0);
+            }
         }
     }
 }
 
-/// Adds the column gradient `dcols (C*K, L_out)` back onto `dx (C, L)`.
-fn col2im_add(dcols: &[f32], d: ConvDims, spec: Conv1dSpec, dx: &mut [f32]) {
-    for c in 0..d.c {
-        let row = &mut dx[c * d.l..(c + 1) * d.l];
-        for k in 0..d.k {
-            let g = &dcols[(c * d.k + k) * d.l_out..(c * d.k + k + 1) * d.l_out];
-            let (lo0, lo1, p0) = tap_range(k, d, spec);
-            for (dst, src) in row[p0..p0 + lo1 - lo0].iter_mut().zip(&g[lo0..lo1]) {
-                *dst += src;
+/// Adds the column gradient `dcols (C*K, m*L_out)` back onto `dx (m, C, L)`.
+fn col2im_add(dcols: &[f32], m: usize, d: ConvDims, spec: Conv1dSpec, dx: &mut [f32]) {
+    let width = m * d.l_out;
+    for i in 0..m {
+        for c in 0..d.c {
+            let row = &mut dx[(i * d.c + c) * d.l..(i * d.c + c + 1) * d.l];
+            for k in 0..d.k {
+                let start = (c * d.k + k) * width + i * d.l_out;
+                let g = &dcols[start..start + d.l_out];
+                let (lo0, lo1, p0) = tap_range(k, d, spec);
+                for (dst, src) in row[p0..p0 + lo1 - lo0].iter_mut().zip(&g[lo0..lo1]) {
+                    *dst += src;
+                }
             }
         }
     }
 }
 
 /// `y[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] x[n,c,lo + k*dil - pad_left]`, as
-/// [`kernels::conv1d`](super::kernels::conv1d).
+/// [`kernels::conv1d`](super::kernels::conv1d). One matrix product per chunk of examples:
+/// `(F, C*K) x (C*K, m*L_out)`.
 pub fn conv1d(x: &[f32], w: &[f32], b: &[f32], d: ConvDims, spec: Conv1dSpec) -> Vec<f32> {
     let mut y = vec![0.0f32; d.n * d.f * d.l_out];
     if y.is_empty() {
@@ -62,18 +72,31 @@ pub fn conv1d(x: &[f32], w: &[f32], b: &[f32], d: ConvDims, spec: Conv1dSpec) ->
     }
     let inner = d.c * d.k;
     let weight = Matrix::row_major(w, d.f, inner);
-    y.par_chunks_mut(d.f * d.l_out)
-        .zip(x.par_chunks(d.c * d.l))
-        .for_each_init(
-            || vec![0.0f32; inner * d.l_out],
-            |cols, (y_n, x_n)| {
-                for (f, row) in y_n.chunks_mut(d.l_out).enumerate() {
-                    row.fill(b[f]);
+    y.par_chunks_mut(CHUNK * d.f * d.l_out)
+        .zip(x.par_chunks(CHUNK * d.c * d.l))
+        .for_each(|(y_chunk, x_chunk)| {
+            let m = x_chunk.len() / (d.c * d.l);
+            let width = m * d.l_out;
+            let mut cols = vec![0.0f32; inner * width];
+            im2col(x_chunk, m, d, spec, &mut cols);
+            let mut product = vec![0.0f32; d.f * width];
+            matmul(
+                weight,
+                Matrix::row_major(&cols, inner, width),
+                &mut product,
+                0.0,
+            );
+            // (F, m*L_out) -> (m, F, L_out), adding the bias
+            for i in 0..m {
+                for f in 0..d.f {
+                    let src = &product[f * width + i * d.l_out..f * width + (i + 1) * d.l_out];
+                    let dst = &mut y_chunk[(i * d.f + f) * d.l_out..(i * d.f + f + 1) * d.l_out];
+                    for (o, v) in dst.iter_mut().zip(src) {
+                        *o = v + b[f];
+                    }
                 }
-                im2col(x_n, d, spec, cols);
-                matmul(weight, Matrix::row_major(cols, inner, d.l_out), y_n, 1.0);
-            },
-        );
+            }
+        });
     y
 }
 
@@ -93,36 +116,36 @@ pub fn conv1d_backward(
     let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..chunks)
         .into_par_iter()
         .map(|chunk| {
-            let examples = chunk * CHUNK..((chunk + 1) * CHUNK).min(d.n);
-            let mut dw = vec![0.0f32; d.f * inner];
+            let first = chunk * CHUNK;
+            let m = CHUNK.min(d.n - first);
+            let width = m * d.l_out;
+            let x_chunk = &x[first * d.c * d.l..(first + m) * d.c * d.l];
+            let dy_chunk = &dy[first * d.f * d.l_out..(first + m) * d.f * d.l_out];
+            // (m, F, L_out) -> (F, m*L_out), summing the bias gradient on the way
+            let mut grad = vec![0.0f32; d.f * width];
             let mut db = vec![0.0f32; d.f];
-            let mut dx = vec![
-                0.0f32;
-                if need_dx {
-                    examples.len() * d.c * d.l
-                } else {
-                    0
+            for i in 0..m {
+                for f in 0..d.f {
+                    let src = &dy_chunk[(i * d.f + f) * d.l_out..(i * d.f + f + 1) * d.l_out];
+                    db[f] += src.iter().sum::<f32>();
+                    grad[f * width + i * d.l_out..f * width + (i + 1) * d.l_out]
+                        .copy_from_slice(src);
                 }
-            ];
-            let mut cols = vec![0.0f32; inner * d.l_out];
-            for (i, n) in examples.enumerate() {
-                let x_n = &x[n * d.c * d.l..(n + 1) * d.c * d.l];
-                let dy_n = &dy[n * d.f * d.l_out..(n + 1) * d.f * d.l_out];
-                for (f, row) in dy_n.chunks(d.l_out).enumerate() {
-                    db[f] += row.iter().sum::<f32>();
-                }
-                let grad = Matrix::row_major(dy_n, d.f, d.l_out);
-                im2col(x_n, d, spec, &mut cols);
-                matmul(
-                    grad,
-                    Matrix::row_major(&cols, inner, d.l_out).t(),
-                    &mut dw,
-                    1.0,
-                );
-                if need_dx {
-                    matmul(weight_t, grad, &mut cols, 0.0);
-                    col2im_add(&cols, d, spec, &mut dx[i * d.c * d.l..(i + 1) * d.c * d.l]);
-                }
+            }
+            let grad = Matrix::row_major(&grad, d.f, width);
+            let mut cols = vec![0.0f32; inner * width];
+            im2col(x_chunk, m, d, spec, &mut cols);
+            let mut dw = vec![0.0f32; d.f * inner];
+            matmul(
+                grad,
+                Matrix::row_major(&cols, inner, width).t(),
+                &mut dw,
+                0.0,
+            );
+            let mut dx = vec![0.0f32; if need_dx { m * d.c * d.l } else { 0 }];
+            if need_dx {
+                matmul(weight_t, grad, &mut cols, 0.0);
+                col2im_add(&cols, m, d, spec, &mut dx);
             }
             (dx, dw, db)
         })
