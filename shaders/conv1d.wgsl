@@ -1,6 +1,19 @@
-// 1-D convolution and its gradients. Layouts are row-major:
-// x (N, C, L), w (F, C, K), b (F), y / dy (N, F, L_out).
+// 1-D convolution and its gradients as tiled matrix products (implicit im2col: the column
+// matrix is never written out, its tiles are gathered straight into workgroup memory).
+// Layouts are row-major: x (N, C, L), w (F, C, K), b (F), y / dy (N, F, L_out).
 // out[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] * x[n, c, lo + k*dilation - pad_left]
+//
+// Each workgroup of 16 x 16 invocations computes a TM x TN tile of its product, each
+// invocation a 4 x 4 block of it (rows ty + 16 i, columns tx + 16 j), stepping through the
+// reduction TK at a time with both operand tiles in workgroup memory.
+//
+//   forward:         y  (F, N*L_out)   = w (F, C*K)            x  im2col (C*K, N*L_out)
+//   backward_input:  dx (C, N*L)       = w^T gathered (C, F*K) dy gathered (F*K, N*L)
+//   backward_weight: [dw | db] (F, C*K + 1) = dy (F, N*L_out)  [x im2col | 1]^T
+//
+// backward_weight splits its long reduction (over N*L_out) into `splits` fixed ranges of
+// `span` entries, one per workgroup z, writing partial sums that reduce_weight adds up in
+// order: results do not depend on scheduling.
 
 struct ConvParams {
     n: u32,
@@ -11,11 +24,57 @@ struct ConvParams {
     l_out: u32,
     pad_left: u32,
     dilation: u32,
-    // 1: add to the gradient already in the output (a later batch chunk)
+    // reduce_weight: 1 adds to the gradient already in the output (a later batch chunk)
     accumulate: u32,
+    // forward: 1 applies relu after the bias
+    relu: u32,
+    // first output column of this dispatch (dispatches past 65,535 column tiles are split)
+    col0: u32,
+    // backward_weight: reduction entries per split, and the number of splits
+    span: u32,
+    splits: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
+
+const TM: u32 = 64u;
+const TN: u32 = 64u;
+const TK: u32 = 16u;
+// tile entries each of the 256 invocations loads per operand and step
+const LOADS: u32 = 4u;
+
+var<workgroup> tile_a: array<f32, 1024>; // [TK][TM]
+var<workgroup> tile_b: array<f32, 1024>; // [TK][TN]
+
+// The 4 x 4 block of one invocation.
+struct Block {
+    v: array<f32, 16>,
+}
+
+// Adds tile_a^T tile_b of the current step to `acc` for the invocation at (tx, ty).
+fn multiply_tiles(acc: ptr<function, Block>, tx: u32, ty: u32) {
+    for (var kk = 0u; kk < TK; kk++) {
+        var a: array<f32, 4>;
+        var b: array<f32, 4>;
+        for (var i = 0u; i < 4u; i++) {
+            a[i] = tile_a[kk * TM + ty + 16u * i];
+            b[i] = tile_b[kk * TN + tx + 16u * i];
+        }
+        for (var i = 0u; i < 4u; i++) {
+            for (var j = 0u; j < 4u; j++) {
+                (*acc).v[i * 4u + j] += a[i] * b[j];
+            }
+        }
+    }
+}
+
+// x[n, c, s - pad_left], or 0 where s - pad_left falls outside 0..L.
+fn x_at(n: u32, c: u32, s: u32) -> f32 {
+    if s < p.pad_left || s - p.pad_left >= p.l {
+        return 0.0;
+    }
+    return fwd_x[(n * p.c + c) * p.l + s - p.pad_left];
+}
 
 // forward: x, w, b -> y
 @group(0) @binding(1) var<storage, read> fwd_x: array<f32>;
@@ -23,110 +82,202 @@ struct ConvParams {
 @group(0) @binding(3) var<storage, read> fwd_b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> fwd_y: array<f32>;
 
-@compute @workgroup_size(WG)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_index(gid, nwg);
-    if i >= p.n * p.f * p.l_out {
-        return;
+@compute @workgroup_size(16, 16)
+fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let rows = p.f;
+    let cols = p.n * p.l_out;
+    let depth = p.c * p.k;
+    let m0 = wg.y * TM;
+    let j0 = p.col0 + wg.x * TN;
+    let t = lid.y * 16u + lid.x;
+    var acc: Block;
+    for (var r0 = 0u; r0 < depth; r0 += TK) {
+        for (var q = 0u; q < LOADS; q++) {
+            let e = t + 256u * q;
+            // weight rows are contiguous along the reduction
+            let mm = e / TK;
+            let ka = e % TK;
+            var a = 0.0;
+            if m0 + mm < rows && r0 + ka < depth {
+                a = fwd_w[(m0 + mm) * depth + r0 + ka];
+            }
+            tile_a[ka * TM + mm] = a;
+            // im2col columns are contiguous along the length
+            let kb = e / TN;
+            let jj = e % TN;
+            var b = 0.0;
+            if r0 + kb < depth && j0 + jj < cols {
+                let r = r0 + kb;
+                let j = j0 + jj;
+                b = x_at(j / p.l_out, r / p.k, j % p.l_out + (r % p.k) * p.dilation);
+            }
+            tile_b[kb * TN + jj] = b;
+        }
+        workgroupBarrier();
+        multiply_tiles(&acc, lid.x, lid.y);
+        workgroupBarrier();
     }
-    let lo = i % p.l_out;
-    let f = (i / p.l_out) % p.f;
-    let n = i / (p.l_out * p.f);
-    var acc = fwd_b[f];
-    for (var c = 0u; c < p.c; c++) {
-        let x_row = (n * p.c + c) * p.l;
-        let w_row = (f * p.c + c) * p.k;
-        for (var k = 0u; k < p.k; k++) {
-            let shifted = lo + k * p.dilation;
-            if shifted >= p.pad_left && shifted - p.pad_left < p.l {
-                acc += fwd_w[w_row + k] * fwd_x[x_row + shifted - p.pad_left];
+    for (var i = 0u; i < 4u; i++) {
+        let f = m0 + lid.y + 16u * i;
+        for (var jb = 0u; jb < 4u; jb++) {
+            let j = j0 + lid.x + 16u * jb;
+            if f < rows && j < cols {
+                let n = j / p.l_out;
+                let lo = j % p.l_out;
+                var v = acc.v[i * 4u + jb] + fwd_b[f];
+                if p.relu != 0u {
+                    v = max(v, 0.0);
+                }
+                fwd_y[(n * p.f + f) * p.l_out + lo] = v;
             }
         }
     }
-    fwd_y[i] = acc;
 }
 
 // backward_input: dy, w -> dx (N, C, L)
+// dx[n,c,pos] = sum_f sum_k w[f,c,k] * dy[n, f, pos + pad_left - k*dilation]
 @group(0) @binding(1) var<storage, read> bi_dy: array<f32>;
 @group(0) @binding(2) var<storage, read> bi_w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> bi_dx: array<f32>;
 
-@compute @workgroup_size(WG)
-fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_index(gid, nwg);
-    if i >= p.n * p.c * p.l {
-        return;
+@compute @workgroup_size(16, 16)
+fn backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let rows = p.c;
+    let cols = p.n * p.l;
+    let depth = p.f * p.k;
+    let m0 = wg.y * TM;
+    let j0 = p.col0 + wg.x * TN;
+    let t = lid.y * 16u + lid.x;
+    var acc: Block;
+    for (var r0 = 0u; r0 < depth; r0 += TK) {
+        for (var q = 0u; q < LOADS; q++) {
+            let e = t + 256u * q;
+            // A[c, (f, k)] = w[f, c, k]: contiguous along k
+            let mm = e / TK;
+            let ka = e % TK;
+            var a = 0.0;
+            if m0 + mm < rows && r0 + ka < depth {
+                let r = r0 + ka;
+                a = bi_w[((r / p.k) * p.c + m0 + mm) * p.k + r % p.k];
+            }
+            tile_a[ka * TM + mm] = a;
+            // B[(f, k), (n, pos)] = dy[n, f, pos + pad_left - k*dilation]: contiguous along pos
+            let kb = e / TN;
+            let jj = e % TN;
+            var b = 0.0;
+            if r0 + kb < depth && j0 + jj < cols {
+                let r = r0 + kb;
+                let j = j0 + jj;
+                let n = j / p.l;
+                let s = j % p.l + p.pad_left;
+                let tap = (r % p.k) * p.dilation;
+                if s >= tap && s - tap < p.l_out {
+                    b = bi_dy[(n * p.f + r / p.k) * p.l_out + s - tap];
+                }
+            }
+            tile_b[kb * TN + jj] = b;
+        }
+        workgroupBarrier();
+        multiply_tiles(&acc, lid.x, lid.y);
+        workgroupBarrier();
     }
-    let pos = i % p.l;
-    let c = (i / p.l) % p.c;
-    let n = i / (p.l * p.c);
-    var acc = 0.0;
-    for (var f = 0u; f < p.f; f++) {
-        let dy_row = (n * p.f + f) * p.l_out;
-        let w_row = (f * p.c + c) * p.k;
-        for (var k = 0u; k < p.k; k++) {
-            // lo + k*dilation - pad_left == pos
-            let shifted_pos = pos + p.pad_left;
-            let tap = k * p.dilation;
-            if shifted_pos >= tap && shifted_pos - tap < p.l_out {
-                acc += bi_dy[dy_row + shifted_pos - tap] * bi_w[w_row + k];
+    for (var i = 0u; i < 4u; i++) {
+        let c = m0 + lid.y + 16u * i;
+        for (var jb = 0u; jb < 4u; jb++) {
+            let j = j0 + lid.x + 16u * jb;
+            if c < rows && j < cols {
+                bi_dx[((j / p.l) * p.c + c) * p.l + j % p.l] = acc.v[i * 4u + jb];
             }
         }
     }
-    bi_dx[i] = acc;
 }
 
-// backward_weight: x, dy -> dw (F, C, K)
+// backward_weight: x, dy -> partial sums (splits, F, C*K + 1) of [dw | db]
 @group(0) @binding(1) var<storage, read> bw_x: array<f32>;
 @group(0) @binding(2) var<storage, read> bw_dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> bw_dw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> bw_parts: array<f32>;
 
-@compute @workgroup_size(WG)
-fn backward_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_index(gid, nwg);
-    if i >= p.f * p.c * p.k {
-        return;
+@compute @workgroup_size(16, 16)
+fn backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let rows = p.f;
+    let cols = p.c * p.k + 1u;
+    let depth = p.n * p.l_out;
+    let m0 = wg.y * TM;
+    let j0 = p.col0 + wg.x * TN;
+    let r_start = wg.z * p.span;
+    let r_end = min(r_start + p.span, depth);
+    let t = lid.y * 16u + lid.x;
+    var acc: Block;
+    for (var r0 = r_start; r0 < r_end; r0 += TK) {
+        for (var q = 0u; q < LOADS; q++) {
+            let e = t + 256u * q;
+            // both operands are contiguous along the reduction (the length)
+            let mm = e / TK;
+            let kk = e % TK;
+            let r = r0 + kk;
+            let n = r / p.l_out;
+            let lo = r % p.l_out;
+            var a = 0.0;
+            if m0 + mm < rows && r < r_end {
+                a = bw_dy[(n * p.f + m0 + mm) * p.l_out + lo];
+            }
+            tile_a[kk * TM + mm] = a;
+            var b = 0.0;
+            let j = j0 + mm;
+            if j < cols && r < r_end {
+                if j == cols - 1u {
+                    b = 1.0;
+                } else {
+                    let s = lo + (j % p.k) * p.dilation;
+                    if s >= p.pad_left && s - p.pad_left < p.l {
+                        b = bw_x[(n * p.c + j / p.k) * p.l + s - p.pad_left];
+                    }
+                }
+            }
+            tile_b[kk * TN + mm] = b;
+        }
+        workgroupBarrier();
+        multiply_tiles(&acc, lid.x, lid.y);
+        workgroupBarrier();
     }
-    let k = i % p.k;
-    let c = (i / p.k) % p.c;
-    let f = i / (p.k * p.c);
-    let tap = k * p.dilation;
-    var acc = 0.0;
-    for (var n = 0u; n < p.n; n++) {
-        let x_row = (n * p.c + c) * p.l;
-        let dy_row = (n * p.f + f) * p.l_out;
-        for (var lo = 0u; lo < p.l_out; lo++) {
-            let shifted = lo + tap;
-            if shifted >= p.pad_left && shifted - p.pad_left < p.l {
-                acc += bw_dy[dy_row + lo] * bw_x[x_row + shifted - p.pad_left];
+    for (var i = 0u; i < 4u; i++) {
+        let f = m0 + lid.y + 16u * i;
+        for (var jb = 0u; jb < 4u; jb++) {
+            let j = j0 + lid.x + 16u * jb;
+            if f < rows && j < cols {
+                bw_parts[(wg.z * rows + f) * cols + j] = acc.v[i * 4u + jb];
             }
         }
     }
-    if p.accumulate != 0u {
-        acc += bw_dw[i];
-    }
-    bw_dw[i] = acc;
 }
 
-// backward_bias: dy -> db (F)
-@group(0) @binding(1) var<storage, read> bb_dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> bb_db: array<f32>;
+// reduce_weight: partial sums (splits, F, C*K + 1) -> dw (F, C, K), db (F)
+@group(0) @binding(1) var<storage, read> rw_parts: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rw_dw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rw_db: array<f32>;
 
 @compute @workgroup_size(WG)
-fn backward_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let f = linear_index(gid, nwg);
-    if f >= p.f {
+fn reduce_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_index(gid, nwg);
+    let cols = p.c * p.k + 1u;
+    if i >= p.f * cols {
         return;
     }
     var acc = 0.0;
-    for (var n = 0u; n < p.n; n++) {
-        let dy_row = (n * p.f + f) * p.l_out;
-        for (var lo = 0u; lo < p.l_out; lo++) {
-            acc += bb_dy[dy_row + lo];
+    for (var s = 0u; s < p.splits; s++) {
+        acc += rw_parts[s * p.f * cols + i];
+    }
+    let f = i / cols;
+    let j = i % cols;
+    if j == cols - 1u {
+        if p.accumulate != 0u {
+            acc += rw_db[f];
         }
+        rw_db[f] = acc;
+    } else {
+        if p.accumulate != 0u {
+            acc += rw_dw[f * (cols - 1u) + j];
+        }
+        rw_dw[f * (cols - 1u) + j] = acc;
     }
-    if p.accumulate != 0u {
-        acc += bb_db[f];
-    }
-    bb_db[f] = acc;
 }

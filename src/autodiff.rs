@@ -130,6 +130,18 @@ impl<'b, B: Backend> Tape<'b, B> {
         }))
     }
 
+    /// [`Backend::conv1d_relu`]: a convolution and its relu in one op.
+    pub fn conv1d_relu(&mut self, x: Var, w: Var, b: Var, spec: Conv1dSpec) -> Result<Var> {
+        let (xt, wt) = (self.val(x), self.val(w));
+        let y = self.backend.conv1d_relu(&xt, &wt, self.value(b), spec)?;
+        let yt = y.clone();
+        Ok(self.record(y, &[x, w, b], move |be, dy, want| {
+            let dz = be.relu_backward(&yt, dy)?;
+            let g = be.conv1d_backward(&xt, &wt, &dz, spec, want[0])?;
+            Ok(vec![g.dx, Some(g.dw), Some(g.db)])
+        }))
+    }
+
     /// [`Backend::rc_expand`]: the `(2F, ..)` weights of a reverse-complement convolution.
     pub fn rc_expand(&mut self, w: Var) -> Result<Var> {
         let y = self.backend.rc_expand(self.value(w))?;

@@ -40,6 +40,23 @@ fn check(n: usize, c: usize, l: usize, f: usize, k: usize, spec: Conv1dSpec) {
         1e-5,
     );
 
+    let fused = Cpu
+        .conv1d_relu(
+            &up(&x, &[n, c, l]),
+            &up(&w, &[f, c, k]),
+            &up(&b, &[f]),
+            spec,
+        )
+        .unwrap();
+    let clamped: Vec<f32> = expected.iter().map(|v| v.max(0.0)).collect();
+    assert_close(
+        &format!("{what} fused relu"),
+        &Cpu.download(&fused).unwrap(),
+        &clamped,
+        1e-5,
+        1e-5,
+    );
+
     let grads = Cpu
         .conv1d_backward(
             &up(&x, &[n, c, l]),

@@ -126,6 +126,19 @@ pub trait Backend {
         spec: Conv1dSpec,
     ) -> Result<Self::Tensor>;
 
+    /// [`Backend::conv1d`] followed by [`Backend::relu`], fused into one pass where the backend
+    /// can: `max(conv1d(x, w, b), 0)`, `(N, F, L_out)`. Its gradient is
+    /// [`Backend::relu_backward`] on the output, then [`Backend::conv1d_backward`].
+    fn conv1d_relu(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: &Self::Tensor,
+        spec: Conv1dSpec,
+    ) -> Result<Self::Tensor> {
+        self.relu(&self.conv1d(x, w, b, spec)?)
+    }
+
     /// Gradients of [`Backend::conv1d`] given `dy (N, F, L_out)`.
     fn conv1d_backward(
         &self,

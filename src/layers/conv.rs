@@ -104,7 +104,12 @@ impl ConvLayer {
             w = tape.rc_expand(w)?;
             b = tape.rc_expand(b)?;
         }
-        let y = tape.conv1d(x, w, b, self.spec)?;
-        activate(tape, y, self.activation)
+        match self.activation {
+            Activation::Relu => tape.conv1d_relu(x, w, b, self.spec),
+            other => {
+                let y = tape.conv1d(x, w, b, self.spec)?;
+                activate(tape, y, other)
+            }
+        }
     }
 }

@@ -63,9 +63,16 @@ fn col2im_add(dcols: &[f32], m: usize, d: ConvDims, spec: Conv1dSpec, dx: &mut [
 }
 
 /// `y[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] x[n,c,lo + k*dil - pad_left]`, as
-/// [`kernels::conv1d`](super::kernels::conv1d). One matrix product per chunk of examples:
-/// `(F, C*K) x (C*K, m*L_out)`.
-pub fn conv1d(x: &[f32], w: &[f32], b: &[f32], d: ConvDims, spec: Conv1dSpec) -> Vec<f32> {
+/// [`kernels::conv1d`](super::kernels::conv1d), followed by relu when `relu` is set. One
+/// matrix product per chunk of examples: `(F, C*K) x (C*K, m*L_out)`.
+pub fn conv1d(
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    d: ConvDims,
+    spec: Conv1dSpec,
+    relu: bool,
+) -> Vec<f32> {
     let mut y = vec![0.0f32; d.n * d.f * d.l_out];
     if y.is_empty() {
         return y;
@@ -86,13 +93,14 @@ pub fn conv1d(x: &[f32], w: &[f32], b: &[f32], d: ConvDims, spec: Conv1dSpec) ->
                 &mut product,
                 0.0,
             );
-            // (F, m*L_out) -> (m, F, L_out), adding the bias
+            // (F, m*L_out) -> (m, F, L_out), adding the bias (and clamping at 0)
+            let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
             for i in 0..m {
                 for f in 0..d.f {
                     let src = &product[f * width + i * d.l_out..f * width + (i + 1) * d.l_out];
                     let dst = &mut y_chunk[(i * d.f + f) * d.l_out..(i * d.f + f + 1) * d.l_out];
                     for (o, v) in dst.iter_mut().zip(src) {
-                        *o = v + b[f];
+                        *o = (v + b[f]).max(floor);
                     }
                 }
             }

@@ -121,7 +121,19 @@ impl Backend for Cpu {
         spec: Conv1dSpec,
     ) -> Result<CpuTensor> {
         let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
-        let y = fast_conv::conv1d(&x.data, &w.data, &b.data, d, spec);
+        let y = fast_conv::conv1d(&x.data, &w.data, &b.data, d, spec, false);
+        self.make(y, &[d.n, d.f, d.l_out])
+    }
+
+    fn conv1d_relu(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        b: &CpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<CpuTensor> {
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
+        let y = fast_conv::conv1d(&x.data, &w.data, &b.data, d, spec, true);
         self.make(y, &[d.n, d.f, d.l_out])
     }
 

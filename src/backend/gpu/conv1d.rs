@@ -1,11 +1,22 @@
-//! Host side of `shaders/conv1d.wgsl`. Activations larger than one binding are processed in
-//! batch chunks; the weight and bias gradients sum over the chunks.
+//! Host side of `shaders/conv1d.wgsl`: the convolution and its gradients as tiled matrix
+//! products. Activations larger than one binding are processed in batch chunks; the weight and
+//! bias gradients sum over the chunks.
 
-use super::launch::{CONV1D, Grid, Kernel, words};
+use super::launch::{CONV1D, Grid, Kernel, MAX_GROUPS_PER_DIM, words};
 use super::{Gpu, GpuTensor};
-use crate::Result;
 use crate::backend::shapes::{self, ConvDims};
 use crate::backend::{Conv1dGrads, Conv1dSpec, Tensor};
+use crate::{Error, Result};
+
+/// Rows and columns of the output tile of one workgroup (`TM`, `TN` in the shader).
+const TILE: usize = 64;
+/// Reduction entries per step of the tiled product (`TK` in the shader).
+const TILE_DEPTH: usize = 16;
+/// Workgroups the weight gradient aims for, splitting its reduction to get there: enough to
+/// occupy every compute unit of a large GPU a few times over.
+const WEIGHT_GRADIENT_GROUPS: usize = 512;
+/// Fewest reduction entries one split of the weight gradient takes on.
+const MIN_SPLIT: usize = 512;
 
 fn kernel(entry: &'static str) -> Kernel {
     Kernel {
@@ -14,9 +25,17 @@ fn kernel(entry: &'static str) -> Kernel {
     }
 }
 
-/// The kernel's parameters for a chunk of `n` sequences; `accumulate` adds to the gradients
-/// of earlier chunks.
-fn params(d: ConvDims, n: usize, spec: Conv1dSpec, accumulate: bool) -> Result<Vec<u32>> {
+/// What one launch of a conv1d kernel does beyond the shapes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    accumulate: bool,
+    relu: bool,
+    span: usize,
+    splits: usize,
+}
+
+/// The kernel's parameters for a chunk of `n` sequences, column offset 0.
+fn params(d: ConvDims, n: usize, spec: Conv1dSpec, flags: Flags) -> Result<Vec<u32>> {
     words(&[
         n,
         d.c,
@@ -26,33 +45,100 @@ fn params(d: ConvDims, n: usize, spec: Conv1dSpec, accumulate: bool) -> Result<V
         d.l_out,
         spec.pad_left,
         spec.dilation,
-        accumulate as usize,
+        flags.accumulate as usize,
+        flags.relu as usize,
+        0,
+        flags.span,
+        flags.splits,
     ])
 }
+
+/// Index of `col0` in [`params`].
+const COL0: usize = 10;
 
 /// Bytes per sequence of the input and of the output.
 fn row_bytes(d: ConvDims) -> [u64; 2] {
     [(d.c * d.l * 4) as u64, (d.f * d.l_out * 4) as u64]
 }
 
+/// Records a tiled product of `rows x cols` outputs with `splits` reduction splits, in as many
+/// dispatches as the 65,535-workgroup limit of a dispatch dimension asks for.
+fn launch_tiled(
+    gpu: &Gpu,
+    entry: &'static str,
+    mut params: Vec<u32>,
+    bindings: &[super::launch::Binding<'_>],
+    rows: usize,
+    cols: usize,
+    splits: usize,
+) -> Result<()> {
+    let row_tiles = rows.div_ceil(TILE);
+    let col_tiles = cols.div_ceil(TILE);
+    let max = MAX_GROUPS_PER_DIM as usize;
+    if row_tiles > max || splits > max {
+        return Err(Error::TooLarge {
+            bytes: (rows * cols * 4) as u64,
+            detail: format!("conv1d {entry}: {rows} output rows exceed one dispatch"),
+        });
+    }
+    let mut first = 0;
+    while first < col_tiles {
+        let count = (col_tiles - first).min(max);
+        params[COL0] = words(&[first * TILE])?[0];
+        gpu.launch_bound(
+            kernel(entry),
+            &params,
+            bindings,
+            Grid::Groups([count as u32, row_tiles as u32, splits.max(1) as u32]),
+        )?;
+        first += count;
+    }
+    Ok(())
+}
+
+/// `conv1d(x, w, b)`, followed by relu when `relu` is set, in one pass.
 pub(super) fn forward(
     gpu: &Gpu,
     x: &GpuTensor,
     w: &GpuTensor,
     b: &GpuTensor,
     spec: Conv1dSpec,
+    relu: bool,
 ) -> Result<GpuTensor> {
     let d = shapes::conv1d_dims(x.shape(), w.shape(), b.shape(), spec)?;
     let y = gpu.alloc(&[d.n, d.f, d.l_out])?;
+    let flags = Flags {
+        relu,
+        ..Flags::default()
+    };
     for rows in gpu.row_chunks(d.n, &row_bytes(d))? {
-        gpu.launch_bound(
-            kernel("forward"),
-            &params(d, rows.len(), spec, false)?,
+        launch_tiled(
+            gpu,
+            "forward",
+            params(d, rows.len(), spec, flags)?,
             &[x.rows(&rows), w.whole(), b.whole(), y.rows(&rows)],
-            Grid::Threads(rows.len() * d.f * d.l_out),
+            d.f,
+            rows.len() * d.l_out,
+            1,
         )?;
     }
     Ok(y)
+}
+
+/// How the weight gradient of `n` sequences splits its reduction over `n * L_out` entries:
+/// `(span, splits)`, with the partial sums `(splits, F, C*K + 1)` inside one binding.
+fn weight_splits(gpu: &Gpu, d: ConvDims, n: usize) -> (usize, usize) {
+    let depth = (n * d.l_out).max(1);
+    let cols = d.c * d.k + 1;
+    let out_tiles = d.f.div_ceil(TILE) * cols.div_ceil(TILE);
+    let fit = (gpu.max_binding_bytes / (d.f * cols * 4).max(1) as u64).max(1) as usize;
+    let wanted = WEIGHT_GRADIENT_GROUPS
+        .div_ceil(out_tiles)
+        .min(depth.div_ceil(MIN_SPLIT))
+        .min(fit)
+        .max(1);
+    let span = depth.div_ceil(wanted).div_ceil(TILE_DEPTH) * TILE_DEPTH;
+    (span, depth.div_ceil(span))
 }
 
 pub(super) fn backward(
@@ -70,11 +156,14 @@ pub(super) fn backward(
     let dx = if need_dx {
         let dx = gpu.alloc(x.shape())?;
         for rows in &chunks {
-            gpu.launch_bound(
-                kernel("backward_input"),
-                &params(d, rows.len(), spec, false)?,
+            launch_tiled(
+                gpu,
+                "backward_input",
+                params(d, rows.len(), spec, Flags::default())?,
                 &[dy.rows(rows), w.whole(), dx.rows(rows)],
-                Grid::Threads(rows.len() * d.c * d.l),
+                d.c,
+                rows.len() * d.l,
+                1,
             )?;
         }
         Some(dx)
@@ -83,19 +172,32 @@ pub(super) fn backward(
     };
     let dw = gpu.alloc(w.shape())?;
     let db = gpu.alloc(&bias_shape)?;
+    let cols = d.c * d.k + 1;
+    let (_, most_splits) = weight_splits(gpu, d, chunks.first().map_or(0, |r| r.len()));
+    let parts = gpu.alloc(&[most_splits, d.f, cols])?;
     for rows in &chunks {
-        let p = params(d, rows.len(), spec, rows.start > 0)?;
-        gpu.launch_bound(
-            kernel("backward_weight"),
-            &p,
-            &[x.rows(rows), dy.rows(rows), dw.whole()],
-            Grid::Threads(dw.len()),
+        let (span, splits) = weight_splits(gpu, d, rows.len());
+        let flags = Flags {
+            accumulate: rows.start > 0,
+            span,
+            splits,
+            ..Flags::default()
+        };
+        let p = params(d, rows.len(), spec, flags)?;
+        launch_tiled(
+            gpu,
+            "backward_weight",
+            p.clone(),
+            &[x.rows(rows), dy.rows(rows), parts.whole()],
+            d.f,
+            cols,
+            splits,
         )?;
-        gpu.launch_bound(
-            kernel("backward_bias"),
+        gpu.launch(
+            kernel("reduce_weight"),
             &p,
-            &[dy.rows(rows), db.whole()],
-            Grid::Threads(d.f),
+            &[&parts, &dw, &db],
+            Grid::Threads(d.f * cols),
         )?;
     }
     Ok(Conv1dGrads { dx, dw, db })

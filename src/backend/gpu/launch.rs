@@ -60,7 +60,7 @@ pub fn shaders() -> [&'static Shader; 9] {
 /// Invocations per workgroup of the one-dimensional kernels (`WG` in common.wgsl).
 const WORKGROUP: u32 = 64;
 /// Most workgroups along one dispatch dimension.
-const MAX_GROUPS_PER_DIM: u32 = 65_535;
+pub(crate) const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Size of every kernel's parameter block in 32-bit words: each shader's parameter struct
 /// fits, and unused words are zero.
 const PARAM_WORDS: usize = 16;
@@ -124,6 +124,8 @@ pub(crate) enum Grid {
     Threads(usize),
     /// A single workgroup (the reductions).
     OneGroup,
+    /// These workgroup counts along x, y and z (the tiled kernels).
+    Groups([u32; 3]),
 }
 
 struct CachedPipeline {
@@ -230,6 +232,8 @@ impl Gpu {
             Grid::Threads(0) => return Ok(()),
             Grid::Threads(n) => workgroups(n)?,
             Grid::OneGroup => [1, 1, 1],
+            Grid::Groups(groups) if groups.contains(&0) => return Ok(()),
+            Grid::Groups(groups) => groups,
         };
         let cached = self.pipeline(kernel)?;
         assert!(

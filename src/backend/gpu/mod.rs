@@ -180,7 +180,17 @@ impl Backend for Gpu {
         b: &GpuTensor,
         spec: Conv1dSpec,
     ) -> Result<GpuTensor> {
-        conv1d::forward(self, x, w, b, spec)
+        conv1d::forward(self, x, w, b, spec, false)
+    }
+
+    fn conv1d_relu(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        b: &GpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<GpuTensor> {
+        conv1d::forward(self, x, w, b, spec, true)
     }
 
     fn conv1d_backward(
