@@ -7,7 +7,7 @@ mod common;
 use common::{assert_close, rng, uniform};
 use sepfc::backend::cpu::{Cpu, kernels};
 use sepfc::backend::shapes::{conv1d_dims, separable_dims};
-use sepfc::backend::{Backend, Conv1dSpec, Tensor};
+use sepfc::backend::{Backend, Conv1dSpec, PoolSpec, Tensor};
 
 /// Forward and all three gradients of `Cpu` against `kernels` on input `(n, c, l)`.
 fn check(n: usize, c: usize, l: usize, f: usize, k: usize, spec: Conv1dSpec) {
@@ -104,6 +104,20 @@ fn padding_and_dilation_match_reference() {
 }
 
 #[test]
+fn wide_inputs_match_reference() {
+    // 16 channels and more take one product per tap over shifted windows, not im2col
+    check(10, 16, 30, 6, 5, Conv1dSpec::valid(1));
+    check(9, 20, 25, 7, 4, Conv1dSpec::same(4, 1));
+    check(3, 17, 21, 5, 3, Conv1dSpec::same(3, 3));
+    let wide = Conv1dSpec {
+        pad_left: 9,
+        pad_right: 7,
+        dilation: 2,
+    };
+    check(3, 18, 4, 3, 4, wide);
+}
+
+#[test]
 fn input_gradient_can_be_skipped() {
     let spec = Conv1dSpec::valid(1);
     let x = Cpu.upload(&[0.5; 2 * 3 * 10], &[2, 3, 10]).unwrap();
@@ -175,4 +189,61 @@ fn separable_matches_reference() {
     // more examples than one parallel chunk, and a ragged last chunk
     check_separable(19, 6, 13, 3);
     check_separable(9, 32, 43, 32);
+}
+
+/// Max pooling forward and backward of `Cpu` against `kernels` on `(n, c, l)`, with ties.
+fn check_pool(n: usize, c: usize, l: usize, spec: PoolSpec) {
+    let what = format!("maxpool n={n} c={c} l={l} {spec:?}");
+    let mut rng = rng((n * 100 + c * 10 + l) as u64);
+    // values on a coarse grid, so that windows often hold ties
+    let x: Vec<f32> = uniform(&mut rng, n * c * l)
+        .iter()
+        .map(|v| (v * 3.0).round())
+        .collect();
+    let l_out = (l - spec.size) / spec.stride + 1;
+    let dy = uniform(&mut rng, n * c * l_out);
+    let xt = Cpu.upload(&x, &[n, c, l]).unwrap();
+    let y = Cpu.maxpool1d(&xt, spec).unwrap();
+    let expected = kernels::maxpool1d(&x, n * c, l, l_out, spec);
+    assert_eq!(Cpu.download(&y).unwrap(), expected, "{what} y");
+    let dx = Cpu
+        .maxpool1d_backward(&xt, &Cpu.upload(&dy, &[n, c, l_out]).unwrap(), spec)
+        .unwrap();
+    let expected = kernels::maxpool1d_backward(&x, &dy, n * c, l, l_out, spec);
+    assert_close(
+        &format!("{what} dx"),
+        &Cpu.download(&dx).unwrap(),
+        &expected,
+        1e-6,
+        1e-6,
+    );
+}
+
+#[test]
+fn pooling_matches_reference() {
+    check_pool(3, 5, 17, PoolSpec { size: 4, stride: 4 });
+    // overlapping windows: a position can be the maximum of two
+    check_pool(2, 3, 20, PoolSpec { size: 5, stride: 2 });
+    // gaps between windows, and more rows than one parallel task
+    check_pool(40, 32, 173, PoolSpec { size: 3, stride: 5 });
+    check_pool(1, 1, 1, PoolSpec { size: 1, stride: 1 });
+}
+
+#[test]
+fn elementwise_ops_match_reference() {
+    let mut rng = rng(7);
+    // longer than one parallel task
+    let (a, b) = (uniform(&mut rng, 40_000), uniform(&mut rng, 40_000));
+    let up = |v: &[f32]| Cpu.upload(v, &[v.len()]).unwrap();
+    let got = |t: sepfc::Result<sepfc::backend::cpu::CpuTensor>| Cpu.download(&t.unwrap()).unwrap();
+    assert_eq!(got(Cpu.relu(&up(&a))), kernels::relu(&a));
+    assert_eq!(
+        got(Cpu.relu_backward(&up(&a), &up(&b))),
+        kernels::relu_backward(&a, &b)
+    );
+    let sum: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+    assert_eq!(got(Cpu.add(&up(&a), &up(&b))), sum);
+    let scaled: Vec<f32> = a.iter().map(|x| x * -0.5).collect();
+    assert_eq!(got(Cpu.scale(&up(&a), -0.5)), scaled);
+    assert!(kernels::relu(&a).contains(&0.0) && a.iter().any(|&v| v > 0.0));
 }

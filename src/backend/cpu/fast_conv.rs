@@ -1,5 +1,22 @@
-//! The CPU backend's conv1d: a chunk of examples at a time is unrolled into one column matrix
-//! (im2col) and multiplied with the weight by a blocked matrix product, chunks in parallel.
+//! The CPU backend's conv1d as one matrix product per chunk of examples, chunks in parallel.
+//!
+//! A chunk of `m` examples is laid out position-major (`(positions, channels)`, one row per
+//! position) in frames: each example's padded input (`Lp = pad_left + L + pad_right`
+//! positions, padding as zero rows) gets a frame of its own. A dilation `d` splits each
+//! example into `d` phases (positions `r, r + d, r + 2d, ...`), each in a frame of its own:
+//! a dilated convolution reads one phase at a time, so in every frame it is a plain one.
+//! Tap `k` of an output row `j` then reads frame row `j + k`, and the `K` rows
+//! `j .. j + K` are `K*C` consecutive values: the unrolled input (im2col) of a whole chunk is
+//! a strided view of the frames with overlapping rows, multiplied without ever being written:
+//!
+//! ```text
+//! y_frames  (W, F)   = x_windows (W, K*C)   w^T (K*C, F)          forward
+//! dw^T      (K*C, F) = x_windows^T (K*C, W)  dy_frames (W, F)       weight gradient
+//! dx_frames (W', C)  = dy_windows (W', K*F) w_flipped (K*F, C)    input gradient
+//! ```
+//!
+//! Output rows that straddle two frames are computed and dropped. The input gradient reads
+//! the output gradient in frames that start with `K - 1` zero rows, with the taps reversed.
 //!
 //! Work is split into fixed chunks of [`CHUNK`] examples whatever the thread count, and the
 //! per-chunk weight gradients are summed in chunk order, so results are the same on every
@@ -12,59 +29,118 @@ use super::gemm::{CHUNK, Matrix, matmul};
 use crate::backend::Conv1dSpec;
 use crate::backend::shapes::ConvDims;
 
-/// The output range `lo0..lo1` where tap `k` reads inside the input, and the input position
-/// read at `lo0`; `(0, 0, 0)` when the tap only ever reads padding.
-fn tap_range(k: usize, d: ConvDims, spec: Conv1dSpec) -> (usize, usize, usize) {
-    let shift = k * spec.dilation;
-    // Output lo reads input p = lo + shift - pad_left, which must satisfy 0 <= p < l.
-    let lo0 = spec.pad_left.saturating_sub(shift);
-    let lo1 = (d.l + spec.pad_left).saturating_sub(shift).min(d.l_out);
-    if lo0 >= lo1 {
-        return (0, 0, 0);
-    }
-    (lo0, lo1, lo0 + shift - spec.pad_left)
+/// Where the frames of a chunk of examples put their rows.
+#[derive(Debug, Clone, Copy)]
+struct Frames {
+    /// Frames: examples times phases.
+    count: usize,
+    /// Dilation: phases per example.
+    phases: usize,
+    /// Rows per frame.
+    len: usize,
 }
 
-/// Unrolls the `m` examples of `x (m, C, L)` into `cols (C*K, m*L_out)`: example `i` fills
-/// columns `i*L_out..(i+1)*L_out`, with zeros where a tap reads padding.
-fn im2col(x: &[f32], m: usize, d: ConvDims, spec: Conv1dSpec, cols: &mut [f32]) {
-    let width = m * d.l_out;
-    for i in 0..m {
-        for c in 0..d.c {
-            let row = &x[(i * d.c + c) * d.l..(i * d.c + c + 1) * d.l];
-            for k in 0..d.k {
-                let start = (c * d.k + k) * width + i * d.l_out;
-                let out = &mut cols[start..start + d.l_out];
-                let (lo0, lo1, p0) = tap_range(k, d, spec);
-                out[..lo0].fill(0.0);
-                out[lo0..lo1].copy_from_slice(&row[p0..p0 + lo1 - lo0]);
-                out[lo1..].fill(0.0);
-            }
+impl Frames {
+    /// Frames of `m` examples whose padded inputs need `extra` more rows each.
+    fn new(m: usize, d: ConvDims, spec: Conv1dSpec, extra: usize) -> Self {
+        let padded = spec.pad_left + d.l + spec.pad_right;
+        Frames {
+            count: m * spec.dilation,
+            phases: spec.dilation,
+            len: padded.div_ceil(spec.dilation) + extra,
         }
     }
-}
 
-/// Adds the column gradient `dcols (C*K, m*L_out)` back onto `dx (m, C, L)`.
-fn col2im_add(dcols: &[f32], m: usize, d: ConvDims, spec: Conv1dSpec, dx: &mut [f32]) {
-    let width = m * d.l_out;
-    for i in 0..m {
-        for c in 0..d.c {
-            let row = &mut dx[(i * d.c + c) * d.l..(i * d.c + c + 1) * d.l];
-            for k in 0..d.k {
-                let start = (c * d.k + k) * width + i * d.l_out;
-                let g = &dcols[start..start + d.l_out];
-                let (lo0, lo1, p0) = tap_range(k, d, spec);
-                for (dst, src) in row[p0..p0 + lo1 - lo0].iter_mut().zip(&g[lo0..lo1]) {
-                    *dst += src;
+    fn rows(&self) -> usize {
+        self.count * self.len
+    }
+
+    /// Rows per example (all its phases).
+    fn example_rows(&self) -> usize {
+        self.phases * self.len
+    }
+
+    /// The rows of positions `offset .. offset + len` of the first example, `lead` rows into
+    /// their frames; example `i`'s are [`Frames::example_rows`]` * i` further on.
+    fn rows_of(&self, offset: usize, len: usize, lead: usize) -> Vec<usize> {
+        (offset..offset + len)
+            .map(|s| (s % self.phases) * self.len + lead + s / self.phases)
+            .collect()
+    }
+
+    /// `src (m, channels, len)` in frames: `(rows, channels)`, position `p` of example `i`
+    /// at row `rows_of(offset, len, lead)[p]` of the example, zeros elsewhere.
+    fn fill(
+        &self,
+        src: &[f32],
+        channels: usize,
+        len: usize,
+        offset: usize,
+        lead: usize,
+    ) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.rows() * channels];
+        let rows = self.rows_of(offset, len, lead);
+        for (i, example) in src.chunks_exact(channels * len).enumerate() {
+            let dst = &mut out[i * self.example_rows() * channels..];
+            for (c, from) in example.chunks_exact(len).enumerate() {
+                for (row, v) in rows.iter().zip(from) {
+                    dst[row * channels + c] = *v;
+                }
+            }
+        }
+        out
+    }
+
+    /// The inverse of [`Frames::fill`] for the rows it fills: `(m, channels, len)` read from
+    /// `frames (rows, channels)`, each value passed through `map(channel, value)`.
+    fn extract(
+        &self,
+        frames: &[f32],
+        channels: usize,
+        len: usize,
+        offset: usize,
+        dst: &mut [f32],
+        map: impl Fn(usize, f32) -> f32,
+    ) {
+        let rows = self.rows_of(offset, len, 0);
+        for (i, example) in dst.chunks_exact_mut(channels * len).enumerate() {
+            let src = &frames[i * self.example_rows() * channels..];
+            for (c, to) in example.chunks_exact_mut(len).enumerate() {
+                for (row, v) in rows.iter().zip(to) {
+                    *v = map(c, src[row * channels + c]);
                 }
             }
         }
     }
 }
 
+/// The `K` consecutive rows of `frames (rows, channels)` starting at each of the first
+/// `rows - (K - 1)` rows: a `(rows - K + 1, K * channels)` view with overlapping rows.
+fn windows(frames: &[f32], rows: usize, channels: usize, k: usize) -> Matrix<'_> {
+    Matrix::strided(frames, rows + 1 - k, k * channels, channels, 1)
+}
+
+/// `w (F, C, K)` reordered as `(F, K*C)`: entry `(f, k*C + c)` is `w[f, c, k]`; with `flip`,
+/// as `(K*F, C)`: entry `(k*F + f, c)` is `w[f, c, K - 1 - k]`.
+fn reorder(w: &[f32], d: ConvDims, flip: bool) -> Vec<f32> {
+    let mut out = vec![0.0f32; w.len()];
+    for f in 0..d.f {
+        for c in 0..d.c {
+            for k in 0..d.k {
+                let v = w[(f * d.c + c) * d.k + k];
+                if flip {
+                    out[((d.k - 1 - k) * d.f + f) * d.c + c] = v;
+                } else {
+                    out[f * d.k * d.c + k * d.c + c] = v;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `y[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] x[n,c,lo + k*dil - pad_left]`, as
-/// [`kernels::conv1d`](super::kernels::conv1d), followed by relu when `relu` is set. One
-/// matrix product per chunk of examples: `(F, C*K) x (C*K, m*L_out)`.
+/// [`kernels::conv1d`](super::kernels::conv1d), followed by relu when `relu` is set.
 pub fn conv1d(
     x: &[f32],
     w: &[f32],
@@ -77,33 +153,22 @@ pub fn conv1d(
     if y.is_empty() {
         return y;
     }
-    let inner = d.c * d.k;
-    let weight = Matrix::row_major(w, d.f, inner);
+    let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
+    let weight = reorder(w, d, false);
+    let weight_t = Matrix::row_major(&weight, d.f, d.k * d.c).t();
     y.par_chunks_mut(CHUNK * d.f * d.l_out)
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
-            let m = x_chunk.len() / (d.c * d.l);
-            let width = m * d.l_out;
-            let mut cols = vec![0.0f32; inner * width];
-            im2col(x_chunk, m, d, spec, &mut cols);
-            let mut product = vec![0.0f32; d.f * width];
-            matmul(
-                weight,
-                Matrix::row_major(&cols, inner, width),
-                &mut product,
-                0.0,
-            );
-            // (F, m*L_out) -> (m, F, L_out), adding the bias (and clamping at 0)
-            let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
-            for i in 0..m {
-                for f in 0..d.f {
-                    let src = &product[f * width + i * d.l_out..f * width + (i + 1) * d.l_out];
-                    let dst = &mut y_chunk[(i * d.f + f) * d.l_out..(i * d.f + f + 1) * d.l_out];
-                    for (o, v) in dst.iter_mut().zip(src) {
-                        *o = (v + b[f]).max(floor);
-                    }
-                }
-            }
+            let m = y_chunk.len() / (d.f * d.l_out);
+            let g = Frames::new(m, d, spec, 0);
+            let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
+            let input = windows(&frames, g.rows(), d.c, d.k);
+            let mut product = vec![0.0f32; input.rows() * d.f];
+            matmul(input, weight_t, &mut product, 0.0);
+            // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
+            g.extract(&product, d.f, d.l_out, 0, y_chunk, |f, v| {
+                (v + b[f]).max(floor)
+            });
         });
     y
 }
@@ -118,47 +183,54 @@ pub fn conv1d_backward(
     spec: Conv1dSpec,
     need_dx: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
-    let inner = d.c * d.k;
-    let weight_t = Matrix::row_major(w, d.f, inner).t();
-    let chunks = d.n.div_ceil(CHUNK);
-    let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..chunks)
+    let flipped = reorder(w, d, true);
+    let flipped = Matrix::row_major(&flipped, d.k * d.f, d.c);
+    let lead = d.k - 1;
+    let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..d.n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|chunk| {
             let first = chunk * CHUNK;
             let m = CHUNK.min(d.n - first);
-            let width = m * d.l_out;
             let x_chunk = &x[first * d.c * d.l..(first + m) * d.c * d.l];
             let dy_chunk = &dy[first * d.f * d.l_out..(first + m) * d.f * d.l_out];
-            // (m, F, L_out) -> (F, m*L_out), summing the bias gradient on the way
-            let mut grad = vec![0.0f32; d.f * width];
-            let mut db = vec![0.0f32; d.f];
-            for i in 0..m {
-                for f in 0..d.f {
-                    let src = &dy_chunk[(i * d.f + f) * d.l_out..(i * d.f + f + 1) * d.l_out];
-                    db[f] += src.iter().sum::<f32>();
-                    grad[f * width + i * d.l_out..f * width + (i + 1) * d.l_out]
-                        .copy_from_slice(src);
+            // Frames long enough for the output gradient after K - 1 leading zero rows.
+            let g = Frames::new(m, d, spec, lead);
+            let grad_frames = g.fill(dy_chunk, d.f, d.l_out, 0, lead);
+            let db: Vec<f32> = (0..d.f)
+                .map(|f| {
+                    dy_chunk
+                        .chunks(d.l_out)
+                        .skip(f)
+                        .step_by(d.f)
+                        .flatten()
+                        .sum()
+                })
+                .collect();
+            // dw: the output gradient read from row `lead` on lines up with the input windows
+            let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
+            let input = windows(&frames, g.rows(), d.c, d.k);
+            let grad = Matrix::row_major(&grad_frames[lead * d.f..], input.rows(), d.f);
+            let mut dw_t = vec![0.0f32; d.k * d.c * d.f];
+            matmul(input.t(), grad, &mut dw_t, 0.0);
+            let mut dw = vec![0.0f32; d.f * d.c * d.k];
+            for (kc, row) in dw_t.chunks(d.f).enumerate() {
+                let (k, c) = (kc / d.c, kc % d.c);
+                for (f, v) in row.iter().enumerate() {
+                    dw[(f * d.c + c) * d.k + k] = *v;
                 }
             }
-            let grad = Matrix::row_major(&grad, d.f, width);
-            let mut cols = vec![0.0f32; inner * width];
-            im2col(x_chunk, m, d, spec, &mut cols);
-            let mut dw = vec![0.0f32; d.f * inner];
-            matmul(
-                grad,
-                Matrix::row_major(&cols, inner, width).t(),
-                &mut dw,
-                0.0,
-            );
-            let mut dx = vec![0.0f32; if need_dx { m * d.c * d.l } else { 0 }];
+            let mut dx = Vec::new();
             if need_dx {
-                matmul(weight_t, grad, &mut cols, 0.0);
-                col2im_add(&cols, m, d, spec, &mut dx);
+                let grad_windows = windows(&grad_frames, g.rows(), d.f, d.k);
+                let mut product = vec![0.0f32; grad_windows.rows() * d.c];
+                matmul(grad_windows, flipped, &mut product, 0.0);
+                dx = vec![0.0f32; m * d.c * d.l];
+                g.extract(&product, d.c, d.l, spec.pad_left, &mut dx, |_, v| v);
             }
             (dx, dw, db)
         })
         .collect();
-    let mut dw = vec![0.0f32; d.f * inner];
+    let mut dw = vec![0.0f32; d.f * d.c * d.k];
     let mut db = vec![0.0f32; d.f];
     let mut dx = Vec::with_capacity(if need_dx { d.n * d.c * d.l } else { 0 });
     for (dx_part, dw_part, db_part) in parts {

@@ -27,6 +27,29 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// A `rows x cols` matrix whose element `(i, j)` is `data[i * row_stride + j * col_stride]`:
+    /// a column of a weight tensor, or an overlapping window of a longer row.
+    pub fn strided(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
+        Matrix {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
     /// The transpose, without copying.
     pub fn t(self) -> Self {
         Matrix {
@@ -52,6 +75,12 @@ pub fn matmul(a: Matrix, b: Matrix, c: &mut [f32], beta: f32) {
     assert!(a.cols == b.rows && a.in_bounds() && b.in_bounds());
     assert_eq!(c.len(), a.rows * b.cols);
     if c.is_empty() {
+        return;
+    }
+    if a.cols == 0 {
+        // an empty sum: only the scaled old values remain
+        c.iter_mut()
+            .for_each(|v| *v = if beta == 0.0 { 0.0 } else { beta * *v });
         return;
     }
     // SAFETY: the asserts above keep every element that sgemm reads inside `a.data` and

@@ -1,9 +1,11 @@
 //! The CPU backend: f32 storage. Convolution and the separable contraction, the bulk of the
-//! work, run as blocked matrix products on all cores; every other op runs the plain loops of
-//! [`kernels`] with f64 accumulation. [`kernels`] is the reference: written to be obviously right, checked
+//! work, run as blocked matrix products on all cores, elementwise ops and max pooling as
+//! float32 loops on all cores; the small ops (dense, loss, regularizers, optimizer steps) run
+//! the plain loops of [`kernels`] with f64 accumulation. [`kernels`] is the reference: written to be obviously right, checked
 //! against finite differences, and the yardstick for the fast convolution and the GPU.
 
 mod fast_conv;
+mod fast_elementwise;
 mod fast_separable;
 mod gemm;
 pub mod kernels;
@@ -100,17 +102,11 @@ impl Backend for Cpu {
 
     fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
         shapes::expect_same("add", &a.shape, &b.shape)?;
-        let data = a
-            .data
-            .iter()
-            .zip(b.data.iter())
-            .map(|(x, y)| x + y)
-            .collect();
-        self.make(data, &a.shape)
+        self.make(fast_elementwise::add(&a.data, &b.data), &a.shape)
     }
 
     fn scale(&self, a: &CpuTensor, s: f32) -> Result<CpuTensor> {
-        self.make(a.data.iter().map(|x| x * s).collect(), &a.shape)
+        self.make(fast_elementwise::scale(&a.data, s), &a.shape)
     }
 
     fn conv1d(
@@ -185,7 +181,7 @@ impl Backend for Cpu {
 
     fn maxpool1d(&self, x: &CpuTensor, spec: PoolSpec) -> Result<CpuTensor> {
         let [n, c, l, l_out] = shapes::pool_dims(&x.shape, spec)?;
-        let y = kernels::maxpool1d(&x.data, n * c, l, l_out, spec);
+        let y = fast_elementwise::maxpool1d(&x.data, n * c, l, l_out, spec);
         self.make(y, &[n, c, l_out])
     }
 
@@ -197,7 +193,7 @@ impl Backend for Cpu {
     ) -> Result<CpuTensor> {
         let [n, c, l, l_out] = shapes::pool_dims(&x.shape, spec)?;
         shapes::expect_same("maxpool1d_backward", &dy.shape, &[n, c, l_out])?;
-        let dx = kernels::maxpool1d_backward(&x.data, &dy.data, n * c, l, l_out, spec);
+        let dx = fast_elementwise::maxpool1d_backward(&x.data, &dy.data, n * c, l, l_out, spec);
         self.make(dx, &x.shape)
     }
 
@@ -252,12 +248,12 @@ impl Backend for Cpu {
     }
 
     fn relu(&self, x: &CpuTensor) -> Result<CpuTensor> {
-        self.make(kernels::relu(&x.data), &x.shape)
+        self.make(fast_elementwise::relu(&x.data), &x.shape)
     }
 
     fn relu_backward(&self, x: &CpuTensor, dy: &CpuTensor) -> Result<CpuTensor> {
         shapes::expect_same("relu_backward", &x.shape, &dy.shape)?;
-        self.make(kernels::relu_backward(&x.data, &dy.data), &x.shape)
+        self.make(fast_elementwise::relu_backward(&x.data, &dy.data), &x.shape)
     }
 
     fn sigmoid(&self, x: &CpuTensor) -> Result<CpuTensor> {

@@ -1,0 +1,119 @@
+//! The CPU backend's elementwise ops and max pooling: float32 throughout, split over all
+//! cores in fixed blocks. Each output element depends on its own inputs alone, so results do
+//! not depend on the split. [`kernels`](super::kernels) holds the reference versions.
+
+use rayon::prelude::*;
+
+use crate::backend::PoolSpec;
+
+/// Elements per parallel task: large enough that scheduling costs nothing next to the work.
+const GRAIN: usize = 1 << 14;
+
+/// `f(a[i], b[i])` for every `i`, in parallel.
+fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = vec![0.0f32; a.len()];
+    out.par_chunks_mut(GRAIN)
+        .zip(a.par_chunks(GRAIN).zip(b.par_chunks(GRAIN)))
+        .for_each(|(o, (a, b))| {
+            for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+                *o = f(a, b);
+            }
+        });
+    out
+}
+
+/// `f(a[i])` for every `i`, in parallel.
+fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = vec![0.0f32; a.len()];
+    out.par_chunks_mut(GRAIN)
+        .zip(a.par_chunks(GRAIN))
+        .for_each(|(o, a)| o.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a)));
+    out
+}
+
+/// `a + b`.
+pub fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    zip_map(a, b, |a, b| a + b)
+}
+
+/// `s * a`.
+pub fn scale(a: &[f32], s: f32) -> Vec<f32> {
+    map(a, |a| a * s)
+}
+
+/// `max(x, 0)`.
+pub fn relu(x: &[f32]) -> Vec<f32> {
+    map(x, |v| v.max(0.0))
+}
+
+/// `dy` where `x > 0`, else 0.
+pub fn relu_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
+    zip_map(x, dy, |v, g| if v > 0.0 { g } else { 0.0 })
+}
+
+/// Index in `row` of the first maximum of output window `o`, and that maximum.
+fn window_argmax(row: &[f32], o: usize, spec: PoolSpec) -> (usize, f32) {
+    let start = o * spec.stride;
+    let window = &row[start..start + spec.size];
+    let (mut best, mut best_value) = (0, window[0]);
+    for (i, &v) in window.iter().enumerate().skip(1) {
+        if v > best_value {
+            (best, best_value) = (i, v);
+        }
+    }
+    (start + best, best_value)
+}
+
+/// Rows of length `l` per parallel task for rows of `len` elements.
+fn rows_per_task(len: usize) -> usize {
+    GRAIN.div_ceil(len.max(1))
+}
+
+/// Max pooling of `x (rows, l)` into `(rows, l_out)`.
+pub fn maxpool1d(x: &[f32], rows: usize, l: usize, l_out: usize, spec: PoolSpec) -> Vec<f32> {
+    let mut y = vec![0.0f32; rows * l_out];
+    if y.is_empty() {
+        return y;
+    }
+    let per_task = rows_per_task(l);
+    y.par_chunks_mut(per_task * l_out)
+        .zip(x.par_chunks(per_task * l))
+        .for_each(|(y, x)| {
+            for (y_row, x_row) in y.chunks_exact_mut(l_out).zip(x.chunks_exact(l)) {
+                for (o, v) in y_row.iter_mut().enumerate() {
+                    *v = window_argmax(x_row, o, spec).1;
+                }
+            }
+        });
+    y
+}
+
+/// Gradient of [`maxpool1d`]: each window's gradient added at its first maximum.
+pub fn maxpool1d_backward(
+    x: &[f32],
+    dy: &[f32],
+    rows: usize,
+    l: usize,
+    l_out: usize,
+    spec: PoolSpec,
+) -> Vec<f32> {
+    let mut dx = vec![0.0f32; rows * l];
+    if dy.is_empty() {
+        return dx;
+    }
+    let per_task = rows_per_task(l);
+    dx.par_chunks_mut(per_task * l)
+        .zip(
+            x.par_chunks(per_task * l)
+                .zip(dy.par_chunks(per_task * l_out)),
+        )
+        .for_each(|(dx, (x, dy))| {
+            let rows = dx.chunks_exact_mut(l).zip(x.chunks_exact(l));
+            for ((dx_row, x_row), dy_row) in rows.zip(dy.chunks_exact(l_out)) {
+                for (o, g) in dy_row.iter().enumerate() {
+                    dx_row[window_argmax(x_row, o, spec).0] += g;
+                }
+            }
+        });
+    dx
+}
