@@ -44,7 +44,7 @@ impl EpochBar {
 
     /// Whether the loss should be refreshed now (a visible bar, every few steps).
     pub fn every_few_steps(&self) -> bool {
-        !self.bar.is_hidden() && self.bar.position() % REFRESH_EVERY == 0
+        !self.bar.is_hidden() && self.bar.position().is_multiple_of(REFRESH_EVERY)
     }
 
     /// Shows the running loss and throughput.

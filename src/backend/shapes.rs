@@ -213,7 +213,7 @@ pub fn rc_dims(op: &'static str, shape: &[usize], folding: bool) -> Result<[usiz
             format!("expected (filters, channels, width) or (filters), got {shape:?}"),
         ));
     }
-    if folding && shape[0] % 2 != 0 {
+    if folding && !shape[0].is_multiple_of(2) {
         return Err(Error::shape(
             op,
             format!(

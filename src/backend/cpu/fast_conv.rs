@@ -25,7 +25,8 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{CHUNK, Matrix, matmul};
+use super::gemm::{CHUNK, Matrix};
+use super::narrow::matmul_narrow;
 use crate::backend::Conv1dSpec;
 use crate::backend::shapes::ConvDims;
 
@@ -120,7 +121,7 @@ fn windows(frames: &[f32], rows: usize, channels: usize, k: usize) -> Matrix<'_>
     Matrix::strided(frames, rows + 1 - k, k * channels, channels, 1)
 }
 
-/// `w (F, C, K)` reordered as `(F, K*C)`: entry `(f, k*C + c)` is `w[f, c, k]`; with `flip`,
+/// `w (F, C, K)` reordered as `(K*C, F)`: entry `(k*C + c, f)` is `w[f, c, k]`; with `flip`,
 /// as `(K*F, C)`: entry `(k*F + f, c)` is `w[f, c, K - 1 - k]`.
 fn reorder(w: &[f32], d: ConvDims, flip: bool) -> Vec<f32> {
     let mut out = vec![0.0f32; w.len()];
@@ -131,7 +132,7 @@ fn reorder(w: &[f32], d: ConvDims, flip: bool) -> Vec<f32> {
                 if flip {
                     out[((d.k - 1 - k) * d.f + f) * d.c + c] = v;
                 } else {
-                    out[f * d.k * d.c + k * d.c + c] = v;
+                    out[(k * d.c + c) * d.f + f] = v;
                 }
             }
         }
@@ -155,7 +156,6 @@ pub fn conv1d(
     }
     let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
     let weight = reorder(w, d, false);
-    let weight_t = Matrix::row_major(&weight, d.f, d.k * d.c).t();
     y.par_chunks_mut(CHUNK * d.f * d.l_out)
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
@@ -164,7 +164,7 @@ pub fn conv1d(
             let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
             let input = windows(&frames, g.rows(), d.c, d.k);
             let mut product = vec![0.0f32; input.rows() * d.f];
-            matmul(input, weight_t, &mut product, 0.0);
+            matmul_narrow(input, &weight, d.f, &mut product);
             // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
             g.extract(&product, d.f, d.l_out, 0, y_chunk, |f, v| {
                 (v + b[f]).max(floor)
@@ -184,7 +184,6 @@ pub fn conv1d_backward(
     need_dx: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
     let flipped = reorder(w, d, true);
-    let flipped = Matrix::row_major(&flipped, d.k * d.f, d.c);
     let lead = d.k - 1;
     let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..d.n.div_ceil(CHUNK))
         .into_par_iter()
@@ -209,9 +208,8 @@ pub fn conv1d_backward(
             // dw: the output gradient read from row `lead` on lines up with the input windows
             let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
             let input = windows(&frames, g.rows(), d.c, d.k);
-            let grad = Matrix::row_major(&grad_frames[lead * d.f..], input.rows(), d.f);
             let mut dw_t = vec![0.0f32; d.k * d.c * d.f];
-            matmul(input.t(), grad, &mut dw_t, 0.0);
+            matmul_narrow(input.t(), &grad_frames[lead * d.f..], d.f, &mut dw_t);
             let mut dw = vec![0.0f32; d.f * d.c * d.k];
             for (kc, row) in dw_t.chunks(d.f).enumerate() {
                 let (k, c) = (kc / d.c, kc % d.c);
@@ -223,7 +221,7 @@ pub fn conv1d_backward(
             if need_dx {
                 let grad_windows = windows(&grad_frames, g.rows(), d.f, d.k);
                 let mut product = vec![0.0f32; grad_windows.rows() * d.c];
-                matmul(grad_windows, flipped, &mut product, 0.0);
+                matmul_narrow(grad_windows, &flipped, d.c, &mut product);
                 dx = vec![0.0f32; m * d.c * d.l];
                 g.extract(&product, d.c, d.l, spec.pad_left, &mut dx, |_, v| v);
             }

@@ -61,8 +61,23 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// `(row_stride, col_stride)`.
+    pub fn strides(&self) -> (usize, usize) {
+        (self.row_stride, self.col_stride)
+    }
+
+    /// The data the elements are read from.
+    pub fn data(&self) -> &'a [f32] {
+        self.data
+    }
+
     /// Whether every element lies inside `data`.
-    fn in_bounds(&self) -> bool {
+    pub fn in_bounds(&self) -> bool {
         self.rows == 0
             || self.cols == 0
             || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride

@@ -9,6 +9,7 @@ mod fast_elementwise;
 mod fast_separable;
 mod gemm;
 pub mod kernels;
+mod narrow;
 
 use std::sync::Arc;
 
