@@ -83,9 +83,10 @@ impl Frames {
         let rows = self.rows_of(offset, len, lead);
         for (i, example) in src.chunks_exact(channels * len).enumerate() {
             let dst = &mut out[i * self.example_rows() * channels..];
-            for (c, from) in example.chunks_exact(len).enumerate() {
-                for (row, v) in rows.iter().zip(from) {
-                    dst[row * channels + c] = *v;
+            for (p, row) in rows.iter().enumerate() {
+                let dst_row = &mut dst[row * channels..(row + 1) * channels];
+                for (v, from) in dst_row.iter_mut().zip(example[p..].iter().step_by(len)) {
+                    *v = *from;
                 }
             }
         }
@@ -106,9 +107,11 @@ impl Frames {
         let rows = self.rows_of(offset, len, 0);
         for (i, example) in dst.chunks_exact_mut(channels * len).enumerate() {
             let src = &frames[i * self.example_rows() * channels..];
-            for (c, to) in example.chunks_exact_mut(len).enumerate() {
-                for (row, v) in rows.iter().zip(to) {
-                    *v = map(c, src[row * channels + c]);
+            for (p, row) in rows.iter().enumerate() {
+                let src_row = &src[row * channels..(row + 1) * channels];
+                let to = example[p..].iter_mut().step_by(len);
+                for (c, (v, from)) in to.zip(src_row).enumerate() {
+                    *v = map(c, *from);
                 }
             }
         }
@@ -195,16 +198,10 @@ pub fn conv1d_backward(
             // Frames long enough for the output gradient after K - 1 leading zero rows.
             let g = Frames::new(m, d, spec, lead);
             let grad_frames = g.fill(dy_chunk, d.f, d.l_out, 0, lead);
-            let db: Vec<f32> = (0..d.f)
-                .map(|f| {
-                    dy_chunk
-                        .chunks(d.l_out)
-                        .skip(f)
-                        .step_by(d.f)
-                        .flatten()
-                        .sum()
-                })
-                .collect();
+            let mut db = vec![0.0f32; d.f];
+            for (row, values) in dy_chunk.chunks_exact(d.l_out).enumerate() {
+                db[row % d.f] += values.iter().sum::<f32>();
+            }
             // dw: the output gradient read from row `lead` on lines up with the input windows
             let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
             let input = windows(&frames, g.rows(), d.c, d.k);

@@ -47,6 +47,13 @@ mod avx512 {
         }
     }
 
+    /// Steps of the sum per pass over a panel: a `DEPTH x 32` block of `b` (32 KiB) stays in
+    /// the first-level cache while the panel's row blocks stream past it.
+    const DEPTH: usize = 256;
+    /// Row blocks per panel: the panel's `ROWS * PANEL x 32` block of `c` and its rows of `a`
+    /// for one block of the sum stay in the second-level cache.
+    const PANEL: usize = 16;
+
     /// `c = a b`, as [`super::matmul_narrow`].
     ///
     /// # Safety
@@ -59,39 +66,45 @@ mod avx512 {
         for j0 in (0..n).step_by(COLS) {
             let width = (n - j0).min(COLS);
             let masks = [lanes(width), lanes(width.saturating_sub(16))];
-            for i0 in (0..m).step_by(ROWS) {
-                // SAFETY: row block `i0 .. i0 + rows` and column block `j0 .. j0 + width`
-                // lie inside the matrices (the caller's contract), and the masks keep
-                // loads and stores to the columns below `n`.
-                unsafe {
-                    let a0 = a.data().as_ptr().add(i0 * rs);
-                    let b0 = b.as_ptr().add(j0);
-                    let c0 = c.as_mut_ptr().add(i0 * n + j0);
-                    let block = Block {
-                        a: a0,
-                        rs,
-                        cs,
-                        k,
-                        b: b0,
-                        n,
-                        c: c0,
-                        masks,
-                    };
-                    match (m - i0).min(ROWS) {
-                        14 => block.run::<14>(),
-                        13 => block.run::<13>(),
-                        12 => block.run::<12>(),
-                        11 => block.run::<11>(),
-                        10 => block.run::<10>(),
-                        9 => block.run::<9>(),
-                        8 => block.run::<8>(),
-                        7 => block.run::<7>(),
-                        6 => block.run::<6>(),
-                        5 => block.run::<5>(),
-                        4 => block.run::<4>(),
-                        3 => block.run::<3>(),
-                        2 => block.run::<2>(),
-                        _ => block.run::<1>(),
+            for panel in (0..m).step_by(ROWS * PANEL) {
+                let panel_end = (panel + ROWS * PANEL).min(m);
+                // the first block of the sum starts from zero, later ones add to `c`
+                for k0 in (0..k.max(1)).step_by(DEPTH) {
+                    let depth = (k - k0.min(k)).min(DEPTH);
+                    for i0 in (panel..panel_end).step_by(ROWS) {
+                        // SAFETY: rows `i0 .. i0 + ROWS` (at most `m`), columns
+                        // `j0 .. j0 + width` and sum steps `k0 .. k0 + depth` lie inside the
+                        // matrices (the caller's contract), and the masks keep loads and
+                        // stores to the columns below `n`.
+                        unsafe {
+                            let block = Block {
+                                a: a.data().as_ptr().add(i0 * rs + k0 * cs),
+                                rs,
+                                cs,
+                                k: depth,
+                                b: b.as_ptr().add(k0 * n + j0),
+                                n,
+                                c: c.as_mut_ptr().add(i0 * n + j0),
+                                masks,
+                                accumulate: k0 > 0,
+                            };
+                            match (m - i0).min(ROWS) {
+                                14 => block.run::<14>(),
+                                13 => block.run::<13>(),
+                                12 => block.run::<12>(),
+                                11 => block.run::<11>(),
+                                10 => block.run::<10>(),
+                                9 => block.run::<9>(),
+                                8 => block.run::<8>(),
+                                7 => block.run::<7>(),
+                                6 => block.run::<6>(),
+                                5 => block.run::<5>(),
+                                4 => block.run::<4>(),
+                                3 => block.run::<3>(),
+                                2 => block.run::<2>(),
+                                _ => block.run::<1>(),
+                            }
+                        }
                     }
                 }
             }
@@ -108,6 +121,8 @@ mod avx512 {
         n: usize,
         c: *mut f32,
         masks: [__mmask16; 2],
+        /// Add to the values in `c` instead of overwriting them.
+        accumulate: bool,
     }
 
     impl Block {
@@ -118,6 +133,16 @@ mod avx512 {
         #[target_feature(enable = "avx512f")]
         unsafe fn run<const R: usize>(&self) {
             let mut acc = [[_mm512_setzero_ps(); 2]; R];
+            if self.accumulate {
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: as the function's contract.
+                    unsafe {
+                        let row = self.c.add(r * self.n);
+                        acc[0] = _mm512_maskz_loadu_ps(self.masks[0], row);
+                        acc[1] = _mm512_maskz_loadu_ps(self.masks[1], row.wrapping_add(16));
+                    }
+                }
+            }
             let (mut a, mut b) = (self.a, self.b);
             for _ in 0..self.k {
                 // SAFETY: as the function's contract; a zero mask reads nothing.
