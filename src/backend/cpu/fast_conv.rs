@@ -61,16 +61,23 @@ impl Frames {
         self.phases * self.len
     }
 
-    /// The rows of positions `offset .. offset + len` of the first example, `lead` rows into
-    /// their frames; example `i`'s are [`Frames::example_rows`]` * i` further on.
-    fn rows_of(&self, offset: usize, len: usize, lead: usize) -> Vec<usize> {
-        (offset..offset + len)
-            .map(|s| (s % self.phases) * self.len + lead + s / self.phases)
+    /// Where positions `offset .. offset + len` of the first example go, `lead` rows into
+    /// their frames, as runs of consecutive rows, one per phase: `(first position, first row,
+    /// positions)`, the positions `dilation` apart. Example `i`'s rows are
+    /// [`Frames::example_rows`]` * i` further on.
+    fn runs(&self, offset: usize, len: usize, lead: usize) -> Vec<(usize, usize, usize)> {
+        let d = self.phases;
+        (0..d.min(len))
+            .map(|j| {
+                let s = offset + j;
+                let count = (len - j).div_ceil(d);
+                (j, (s % d) * self.len + lead + s / d, count)
+            })
             .collect()
     }
 
     /// `src (m, channels, len)` in frames: `(rows, channels)`, position `p` of example `i`
-    /// at row `rows_of(offset, len, lead)[p]` of the example, zeros elsewhere.
+    /// at the row [`Frames::runs`] gives it, zeros elsewhere.
     fn fill(
         &self,
         src: &[f32],
@@ -80,14 +87,21 @@ impl Frames {
         lead: usize,
     ) -> Vec<f32> {
         let mut out = vec![0.0f32; self.rows() * channels];
-        let rows = self.rows_of(offset, len, lead);
+        let runs = self.runs(offset, len, lead);
         for (i, example) in src.chunks_exact(channels * len).enumerate() {
             let dst = &mut out[i * self.example_rows() * channels..];
-            for (p, row) in rows.iter().enumerate() {
-                let dst_row = &mut dst[row * channels..(row + 1) * channels];
-                for (v, from) in dst_row.iter_mut().zip(example[p..].iter().step_by(len)) {
-                    *v = *from;
-                }
+            for &(p0, row0, count) in &runs {
+                let block = Block {
+                    channels,
+                    len,
+                    first: p0,
+                    step: self.phases,
+                    count,
+                };
+                block.to_rows(
+                    example,
+                    &mut dst[row0 * channels..(row0 + count) * channels],
+                );
             }
         }
         out
@@ -102,16 +116,111 @@ impl Frames {
         len: usize,
         offset: usize,
         dst: &mut [f32],
-        map: impl Fn(usize, f32) -> f32,
+        map: impl Fn(usize, f32) -> f32 + Copy,
     ) {
-        let rows = self.rows_of(offset, len, 0);
+        let runs = self.runs(offset, len, 0);
         for (i, example) in dst.chunks_exact_mut(channels * len).enumerate() {
             let src = &frames[i * self.example_rows() * channels..];
-            for (p, row) in rows.iter().enumerate() {
-                let src_row = &src[row * channels..(row + 1) * channels];
-                let to = example[p..].iter_mut().step_by(len);
-                for (c, (v, from)) in to.zip(src_row).enumerate() {
-                    *v = map(c, *from);
+            for &(p0, row0, count) in &runs {
+                let block = Block {
+                    channels,
+                    len,
+                    first: p0,
+                    step: self.phases,
+                    count,
+                };
+                block.from_rows(
+                    &src[row0 * channels..(row0 + count) * channels],
+                    example,
+                    map,
+                );
+            }
+        }
+    }
+}
+
+/// Positions `first, first + step, ...` (`count` of them) of a `(channels, len)` example, to
+/// be transposed to or from `count` rows of `channels` values.
+struct Block {
+    channels: usize,
+    len: usize,
+    first: usize,
+    step: usize,
+    count: usize,
+}
+
+/// Side of the square tiles transposes go by.
+const TILE: usize = 8;
+
+impl Block {
+    /// `rows[t * channels + c] = example[c * len + first + t * step]`.
+    fn to_rows(&self, example: &[f32], rows: &mut [f32]) {
+        let Block {
+            channels,
+            len,
+            first,
+            step,
+            count,
+        } = *self;
+        for c0 in (0..channels).step_by(TILE) {
+            for t0 in (0..count).step_by(TILE) {
+                let (cw, tw) = ((channels - c0).min(TILE), (count - t0).min(TILE));
+                let mut tile = [[0.0f32; TILE]; TILE];
+                for (c, line) in tile.iter_mut().enumerate().take(cw) {
+                    let start = (c0 + c) * len + first + t0 * step;
+                    if step == 1 && tw == TILE {
+                        line.copy_from_slice(&example[start..start + TILE]);
+                    } else {
+                        for (t, v) in line.iter_mut().enumerate().take(tw) {
+                            *v = example[start + t * step];
+                        }
+                    }
+                }
+                for t in 0..tw {
+                    let row = &mut rows[(t0 + t) * channels + c0..(t0 + t) * channels + c0 + cw];
+                    for (c, v) in row.iter_mut().enumerate() {
+                        *v = tile[c][t];
+                    }
+                }
+            }
+        }
+    }
+
+    /// `example[c * len + first + t * step] = map(c, rows[t * channels + c])`.
+    fn from_rows(&self, rows: &[f32], example: &mut [f32], map: impl Fn(usize, f32) -> f32) {
+        let Block {
+            channels,
+            len,
+            first,
+            step,
+            count,
+        } = *self;
+        for c0 in (0..channels).step_by(TILE) {
+            for t0 in (0..count).step_by(TILE) {
+                let (cw, tw) = ((channels - c0).min(TILE), (count - t0).min(TILE));
+                let mut tile = [[0.0f32; TILE]; TILE];
+                for (t, line) in tile.iter_mut().enumerate().take(tw) {
+                    let start = (t0 + t) * channels + c0;
+                    if cw == TILE {
+                        line.copy_from_slice(&rows[start..start + TILE]);
+                    } else {
+                        for (v, from) in line.iter_mut().zip(&rows[start..start + cw]) {
+                            *v = *from;
+                        }
+                    }
+                }
+                for c in 0..cw {
+                    let start = (c0 + c) * len + first + t0 * step;
+                    if step == 1 && tw == TILE {
+                        let line = &mut example[start..start + TILE];
+                        for (t, v) in line.iter_mut().enumerate() {
+                            *v = map(c0 + c, tile[t][c]);
+                        }
+                    } else {
+                        for t in 0..tw {
+                            example[start + t * step] = map(c0 + c, tile[t][c]);
+                        }
+                    }
                 }
             }
         }
