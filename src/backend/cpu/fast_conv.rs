@@ -98,7 +98,7 @@ impl Frames {
                     step: self.phases,
                     count,
                 };
-                block.to_rows(
+                block.example_to_rows(
                     example,
                     &mut dst[row0 * channels..(row0 + count) * channels],
                 );
@@ -129,7 +129,7 @@ impl Frames {
                     step: self.phases,
                     count,
                 };
-                block.from_rows(
+                block.rows_to_example(
                     &src[row0 * channels..(row0 + count) * channels],
                     example,
                     map,
@@ -154,7 +154,7 @@ const TILE: usize = 8;
 
 impl Block {
     /// `rows[t * channels + c] = example[c * len + first + t * step]`.
-    fn to_rows(&self, example: &[f32], rows: &mut [f32]) {
+    fn example_to_rows(&self, example: &[f32], rows: &mut [f32]) {
         let Block {
             channels,
             len,
@@ -187,7 +187,7 @@ impl Block {
     }
 
     /// `example[c * len + first + t * step] = map(c, rows[t * channels + c])`.
-    fn from_rows(&self, rows: &[f32], example: &mut [f32], map: impl Fn(usize, f32) -> f32) {
+    fn rows_to_example(&self, rows: &[f32], example: &mut [f32], map: impl Fn(usize, f32) -> f32) {
         let Block {
             channels,
             len,
@@ -211,14 +211,15 @@ impl Block {
                 }
                 for c in 0..cw {
                     let start = (c0 + c) * len + first + t0 * step;
+                    let column = tile.iter().map(|line| line[c]);
                     if step == 1 && tw == TILE {
                         let line = &mut example[start..start + TILE];
-                        for (t, v) in line.iter_mut().enumerate() {
-                            *v = map(c0 + c, tile[t][c]);
+                        for (v, value) in line.iter_mut().zip(column) {
+                            *v = map(c0 + c, value);
                         }
                     } else {
-                        for t in 0..tw {
-                            example[start + t * step] = map(c0 + c, tile[t][c]);
+                        for (t, value) in column.take(tw).enumerate() {
+                            example[start + t * step] = map(c0 + c, value);
                         }
                     }
                 }
