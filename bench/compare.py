@@ -4,7 +4,10 @@ device and thread count, and prints a Markdown table of the medians with the sep
 ratios and the machine's load.
 
     cargo build --release
-    python3 bench/compare.py --device cpu --threads 2 --repeats 3 [--models small large]
+    python3 bench/compare.py --device cpu --threads 2 --repeats 3 [--models small large] [--busy 1]
+
+`--busy N` keeps N other processes spinning on the CPU for the whole run (the loaded case:
+another job on the machine), and says so in the table's heading.
 
 Needs PyTorch for the peer (`pip install torch`); `--python` picks the interpreter that has it.
 """
@@ -44,7 +47,20 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sepfc", default=os.path.join(ROOT, "target", "release", "sepfc"))
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--busy", type=int, default=0,
+                        help="processes kept spinning on the CPU meanwhile (load)")
     args = parser.parse_args()
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(args.busy)]
+    try:
+        return measure(args)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def measure(args):
 
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     peer_device = "cuda" if args.device == "gpu" else "cpu"
@@ -64,7 +80,8 @@ def main():
             rows.append((model, ours, theirs, loads))
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}; "
-          f"{args.threads} threads; {args.repeats} interleaved repeats, medians; "
+          f"{args.threads} threads; {args.busy} other processes spinning; "
+          f"{args.repeats} interleaved repeats, medians; "
           f"load averages before each pair: " + "; ".join(l for _, _, _, ls in rows for l in ls))
     print()
     print("| model | figure | sepfc | PyTorch | sepfc / PyTorch |")

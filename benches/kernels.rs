@@ -1,13 +1,13 @@
 //! Criterion benchmarks of every kernel of the `small` benchmark model (`shared/benchmarks.md`),
-//! on the CPU reference backend and on the GPU backend, forward and backward separately.
+//! on the CPU backend and on the GPU backend, forward and backward separately.
 //!
 //! Shapes (batch `N`, 128 by default):
 //!
 //! | layer | op | shapes |
 //! |---|---|---|
 //! | input | | `x (N, 4, 200)`, one-hot |
-//! | revcomp_conv1d(16, k=15, relu) | rc_expand, conv1d, relu | `w (16,4,15) -> (32,4,15)`, `(N,4,200) -> (N,32,186)` |
-//! | revcomp_conv1d(16, k=14, relu) | rc_expand, conv1d, relu | `w (16,32,14) -> (32,32,14)`, `(N,32,186) -> (N,32,173)` |
+//! | revcomp_conv1d(16, k=15, relu) | rc_expand, conv1d (or conv1d_relu), relu | `w (16,4,15) -> (32,4,15)`, `(N,4,200) -> (N,32,186)` |
+//! | revcomp_conv1d(16, k=14, relu) | rc_expand, conv1d (or conv1d_relu), relu | `w (16,32,14) -> (32,32,14)`, `(N,32,186) -> (N,32,173)` |
 //! | maxpool1d(4) | maxpool1d | `(N,32,173) -> (N,32,43)` |
 //! | separable_fc(32, symmetric), relu | mirror_expand, separable, relu | `pos (32,22) -> (32,43)`, `chan (32,32)`, `(N,32,43) -> (N,32)` |
 //! | dense(3) | dense, bce_with_logits | `(N,32) -> (N,3)` |
@@ -22,9 +22,8 @@
 //! GPU timings include [`Gpu::synchronize`]: each iteration records the op, submits it and
 //! waits for the device, so the clock stops only once the work is done.
 //!
-//! Both backends are slow at full size without a real GPU (the CPU reference is plain loops
-//! with f64 accumulation; lavapipe runs ~0.1 GFLOP/s): the second convolution alone is ~0.3 G
-//! multiply-adds per forward at batch 128. Hence 10 samples and short warm-up/measurement
+//! lavapipe (the GPU backend without a GPU) runs ~0.1 GFLOP/s, and the second convolution
+//! alone is ~0.3 G multiply-adds per forward at batch 128. Hence 10 samples and short warm-up/measurement
 //! times (criterion's `--warm-up-time`, `--measurement-time` and `--sample-size` override
 //! them), and the environment variable `SEPFC_BENCH_BATCH` (default 128) to shrink the batch:
 //!
@@ -326,6 +325,13 @@ fn run_backend<B: Backend>(
     });
     r.bench("conv1d_forward", &conv2_id, conv2_macs, |b| {
         b.conv1d(&a1, &w2e, &b2e, valid)
+    });
+    // What the models run: bias and relu fused into the convolution.
+    r.bench("conv1d_relu_forward", &conv1_id, conv1_macs, |b| {
+        b.conv1d_relu(&x, &w1e, &b1e, valid)
+    });
+    r.bench("conv1d_relu_forward", &conv2_id, conv2_macs, |b| {
+        b.conv1d_relu(&a1, &w2e, &b2e, valid)
     });
     // The first layer's input is data: no dx. The second computes dx and dw.
     r.bench("conv1d_backward", &conv1_id, conv1_macs, |b| {
