@@ -1345,3 +1345,35 @@ fn adam_step_zero_is_an_error_not_nan() {
         "a rejected step changed the weight"
     );
 }
+
+#[test]
+fn fused_conv_relu_on_the_tape_matches_conv_then_relu() {
+    let cpu = Cpu;
+    let mut rng = StdRng::seed_from_u64(91);
+    let mut random =
+        |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0..1.0)).collect() };
+    let (x, w, b) = (random(3 * 4 * 12), random(5 * 4 * 3), random(5));
+    let spec = Conv1dSpec::same(3, 1);
+    // loss = mean(relu(conv1d(x, w, b))), once fused and once as two ops: the gradient is
+    // masked where the relu clamps
+    let run = |fused: bool| {
+        let mut tape = Tape::new(&cpu);
+        let xv = tape.param(cpu.upload(&x, &[3, 4, 12]).unwrap());
+        let wv = tape.param(cpu.upload(&w, &[5, 4, 3]).unwrap());
+        let bv = tape.param(cpu.upload(&b, &[5]).unwrap());
+        let y = if fused {
+            tape.conv1d_relu(xv, wv, bv, spec).unwrap()
+        } else {
+            let z = tape.conv1d(xv, wv, bv, spec).unwrap();
+            tape.relu(z).unwrap()
+        };
+        let loss = tape.mean(y, Reduction::Plain).unwrap();
+        let value = cpu.download(tape.value(y)).unwrap();
+        let grads = tape.backward(loss).unwrap();
+        let get = |v| cpu.download(grads.get(v).unwrap()).unwrap();
+        (value, get(xv), get(wv), get(bv))
+    };
+    let (fused, plain) = (run(true), run(false));
+    assert!(fused.0.contains(&0.0), "relu clamped nothing");
+    assert_eq!(fused, plain);
+}
