@@ -72,6 +72,20 @@ impl Cpu {
     fn make(&self, data: Vec<f32>, shape: &[usize]) -> Result<CpuTensor> {
         CpuTensor::new(data, shape)
     }
+
+    /// [`Backend::conv1d`], followed by relu when `relu` is set.
+    fn convolve(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        b: &CpuTensor,
+        spec: Conv1dSpec,
+        relu: bool,
+    ) -> Result<CpuTensor> {
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
+        let y = fast_conv::conv1d(&x.data, &w.data, &b.data, d, spec, relu);
+        self.make(y, &[d.n, d.f, d.l_out])
+    }
 }
 
 impl Backend for Cpu {
@@ -117,9 +131,7 @@ impl Backend for Cpu {
         b: &CpuTensor,
         spec: Conv1dSpec,
     ) -> Result<CpuTensor> {
-        let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
-        let y = fast_conv::conv1d(&x.data, &w.data, &b.data, d, spec, false);
-        self.make(y, &[d.n, d.f, d.l_out])
+        self.convolve(x, w, b, spec, false)
     }
 
     fn conv1d_relu(
@@ -129,9 +141,7 @@ impl Backend for Cpu {
         b: &CpuTensor,
         spec: Conv1dSpec,
     ) -> Result<CpuTensor> {
-        let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
-        let y = fast_conv::conv1d(&x.data, &w.data, &b.data, d, spec, true);
-        self.make(y, &[d.n, d.f, d.l_out])
+        self.convolve(x, w, b, spec, true)
     }
 
     fn conv1d_backward(
