@@ -55,7 +55,13 @@ impl Context {
     }
 
     async fn open_async() -> Result<Self> {
-        let descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        if wgpu::Backends::from_env().is_none() {
+            // OpenGL only when asked for: on a headless machine without Vulkan, wgpu's GL
+            // backend (llvmpipe through EGL) was seen to panic inside wgpu instead of
+            // returning an error.
+            descriptor.backends = wgpu::Backends::PRIMARY;
+        }
         let backends = descriptor.backends;
         let instance = wgpu::Instance::new(descriptor);
         let adapters = instance.enumerate_adapters(backends).await;
