@@ -108,6 +108,9 @@ fn wide_inputs_match_reference() {
     // 16 channels and more take one product per tap over shifted windows, not im2col
     check(10, 16, 30, 6, 5, Conv1dSpec::valid(1));
     check(9, 20, 25, 7, 4, Conv1dSpec::same(4, 1));
+    // 8 filters and more: whole 8 x 8 tiles on the way out of the frames, bias and relu fused
+    check(9, 16, 40, 12, 3, Conv1dSpec::valid(1));
+    check(4, 24, 33, 16, 5, Conv1dSpec::same(5, 2));
     check(3, 17, 21, 5, 3, Conv1dSpec::same(3, 3));
     let wide = Conv1dSpec {
         pad_left: 9,

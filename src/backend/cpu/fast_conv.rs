@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
+use super::transpose::{self, Epilogue, TILE};
 use crate::backend::Conv1dSpec;
 use crate::backend::shapes::ConvDims;
 
@@ -108,7 +109,7 @@ impl Frames {
     }
 
     /// The inverse of [`Frames::fill`] for the rows it fills: `(m, channels, len)` read from
-    /// `frames (rows, channels)`, each value passed through `map(channel, value)`.
+    /// `frames (rows, channels)`, each value passed through `epilogue` (its rows are channels).
     fn extract(
         &self,
         frames: &[f32],
@@ -116,7 +117,7 @@ impl Frames {
         len: usize,
         offset: usize,
         dst: &mut [f32],
-        map: impl Fn(usize, f32) -> f32 + Copy,
+        epilogue: Epilogue,
     ) {
         let runs = self.runs(offset, len, 0);
         for (i, example) in dst.chunks_exact_mut(channels * len).enumerate() {
@@ -132,7 +133,7 @@ impl Frames {
                 block.rows_to_example(
                     &src[row0 * channels..(row0 + count) * channels],
                     example,
-                    map,
+                    epilogue,
                 );
             }
         }
@@ -149,9 +150,6 @@ struct Block {
     count: usize,
 }
 
-/// Side of the square tiles transposes go by.
-const TILE: usize = 8;
-
 impl Block {
     /// `rows[t * channels + c] = example[c * len + first + t * step]`.
     fn example_to_rows(&self, example: &[f32], rows: &mut [f32]) {
@@ -165,29 +163,23 @@ impl Block {
         for c0 in (0..channels).step_by(TILE) {
             for t0 in (0..count).step_by(TILE) {
                 let (cw, tw) = ((channels - c0).min(TILE), (count - t0).min(TILE));
-                let mut tile = [[0.0f32; TILE]; TILE];
-                for (c, line) in tile.iter_mut().enumerate().take(cw) {
-                    let start = (c0 + c) * len + first + t0 * step;
-                    if step == 1 && tw == TILE {
-                        line.copy_from_slice(&example[start..start + TILE]);
-                    } else {
-                        for (t, v) in line.iter_mut().enumerate().take(tw) {
-                            *v = example[start + t * step];
-                        }
-                    }
+                let (from, to) = (c0 * len + first + t0 * step, t0 * channels + c0);
+                if step == 1 && cw == TILE && tw == TILE {
+                    let (src, dst) = (&example[from..], &mut rows[to..]);
+                    transpose::tile(src, len, dst, channels, Epilogue::default(), 0);
+                    continue;
                 }
-                for t in 0..tw {
-                    let row = &mut rows[(t0 + t) * channels + c0..(t0 + t) * channels + c0 + cw];
-                    for (c, v) in row.iter_mut().enumerate() {
-                        *v = tile[c][t];
+                for c in 0..cw {
+                    for t in 0..tw {
+                        rows[to + t * channels + c] = example[from + c * len + t * step];
                     }
                 }
             }
         }
     }
 
-    /// `example[c * len + first + t * step] = map(c, rows[t * channels + c])`.
-    fn rows_to_example(&self, rows: &[f32], example: &mut [f32], map: impl Fn(usize, f32) -> f32) {
+    /// `example[c * len + first + t * step] = epilogue(c, rows[t * channels + c])`.
+    fn rows_to_example(&self, rows: &[f32], example: &mut [f32], epilogue: Epilogue) {
         let Block {
             channels,
             len,
@@ -198,29 +190,16 @@ impl Block {
         for c0 in (0..channels).step_by(TILE) {
             for t0 in (0..count).step_by(TILE) {
                 let (cw, tw) = ((channels - c0).min(TILE), (count - t0).min(TILE));
-                let mut tile = [[0.0f32; TILE]; TILE];
-                for (t, line) in tile.iter_mut().enumerate().take(tw) {
-                    let start = (t0 + t) * channels + c0;
-                    if cw == TILE {
-                        line.copy_from_slice(&rows[start..start + TILE]);
-                    } else {
-                        for (v, from) in line.iter_mut().zip(&rows[start..start + cw]) {
-                            *v = *from;
-                        }
-                    }
+                let (from, to) = (t0 * channels + c0, c0 * len + first + t0 * step);
+                if step == 1 && cw == TILE && tw == TILE {
+                    let (src, dst) = (&rows[from..], &mut example[to..]);
+                    transpose::tile(src, channels, dst, len, epilogue, c0);
+                    continue;
                 }
                 for c in 0..cw {
-                    let start = (c0 + c) * len + first + t0 * step;
-                    let column = tile.iter().map(|line| line[c]);
-                    if step == 1 && tw == TILE {
-                        let line = &mut example[start..start + TILE];
-                        for (v, value) in line.iter_mut().zip(column) {
-                            *v = map(c0 + c, value);
-                        }
-                    } else {
-                        for (t, value) in column.take(tw).enumerate() {
-                            example[start + t * step] = map(c0 + c, value);
-                        }
+                    for t in 0..tw {
+                        let v = rows[from + t * channels + c];
+                        example[to + c * len + t * step] = epilogue.apply(c0 + c, v);
                     }
                 }
             }
@@ -267,7 +246,10 @@ pub fn conv1d(
     if y.is_empty() {
         return y;
     }
-    let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
+    let epilogue = Epilogue {
+        bias: Some(b),
+        floor: relu.then_some(0.0),
+    };
     let weight = reorder(w, d, false);
     y.par_chunks_mut(CHUNK * d.f * d.l_out)
         .zip(x.par_chunks(CHUNK * d.c * d.l))
@@ -279,9 +261,7 @@ pub fn conv1d(
             let mut product = vec![0.0f32; input.rows() * d.f];
             matmul_narrow(input, &weight, d.f, &mut product);
             // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
-            g.extract(&product, d.f, d.l_out, 0, y_chunk, |f, v| {
-                (v + b[f]).max(floor)
-            });
+            g.extract(&product, d.f, d.l_out, 0, y_chunk, epilogue);
         });
     y
 }
@@ -330,7 +310,14 @@ pub fn conv1d_backward(
                 let mut product = vec![0.0f32; grad_windows.rows() * d.c];
                 matmul_narrow(grad_windows, &flipped, d.c, &mut product);
                 dx = vec![0.0f32; m * d.c * d.l];
-                g.extract(&product, d.c, d.l, spec.pad_left, &mut dx, |_, v| v);
+                g.extract(
+                    &product,
+                    d.c,
+                    d.l,
+                    spec.pad_left,
+                    &mut dx,
+                    Epilogue::default(),
+                );
             }
             (dx, dw, db)
         })
