@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
-use super::transpose::{self, Epilogue, TILE};
+use super::transpose::{Epilogue, Layout, transpose};
 use crate::backend::Conv1dSpec;
 use crate::backend::shapes::ConvDims;
 
@@ -90,19 +90,11 @@ impl Frames {
         let mut out = vec![0.0f32; self.rows() * channels];
         let runs = self.runs(offset, len, lead);
         for (i, example) in src.chunks_exact(channels * len).enumerate() {
-            let dst = &mut out[i * self.example_rows() * channels..];
+            let frames = &mut out[i * self.example_rows() * channels..];
             for &(p0, row0, count) in &runs {
-                let block = Block {
-                    channels,
-                    len,
-                    first: p0,
-                    step: self.phases,
-                    count,
-                };
-                block.example_to_rows(
-                    example,
-                    &mut dst[row0 * channels..(row0 + count) * channels],
-                );
+                let (positions, rows) = self.run_layouts(channels, len, count);
+                let dst = &mut frames[row0 * channels..];
+                transpose(&example[p0..], positions, dst, rows, Epilogue::default());
             }
         }
         out
@@ -123,87 +115,34 @@ impl Frames {
         for (i, example) in dst.chunks_exact_mut(channels * len).enumerate() {
             let src = &frames[i * self.example_rows() * channels..];
             for &(p0, row0, count) in &runs {
-                let block = Block {
-                    channels,
-                    len,
-                    first: p0,
-                    step: self.phases,
-                    count,
-                };
-                block.rows_to_example(
-                    &src[row0 * channels..(row0 + count) * channels],
-                    example,
+                let (positions, rows) = self.run_layouts(channels, len, count);
+                transpose(
+                    &src[row0 * channels..],
+                    rows,
+                    &mut example[p0..],
+                    positions,
                     epilogue,
                 );
             }
         }
     }
-}
 
-/// Positions `first, first + step, ...` (`count` of them) of a `(channels, len)` example, to
-/// be transposed to or from `count` rows of `channels` values.
-struct Block {
-    channels: usize,
-    len: usize,
-    first: usize,
-    step: usize,
-    count: usize,
-}
-
-impl Block {
-    /// `rows[t * channels + c] = example[c * len + first + t * step]`.
-    fn example_to_rows(&self, example: &[f32], rows: &mut [f32]) {
-        let Block {
-            channels,
-            len,
-            first,
-            step,
-            count,
-        } = *self;
-        for c0 in (0..channels).step_by(TILE) {
-            for t0 in (0..count).step_by(TILE) {
-                let (cw, tw) = ((channels - c0).min(TILE), (count - t0).min(TILE));
-                let (from, to) = (c0 * len + first + t0 * step, t0 * channels + c0);
-                if step == 1 && cw == TILE && tw == TILE {
-                    let (src, dst) = (&example[from..], &mut rows[to..]);
-                    transpose::tile(src, len, dst, channels, Epilogue::default(), 0);
-                    continue;
-                }
-                for c in 0..cw {
-                    for t in 0..tw {
-                        rows[to + t * channels + c] = example[from + c * len + t * step];
-                    }
-                }
-            }
-        }
-    }
-
-    /// `example[c * len + first + t * step] = epilogue(c, rows[t * channels + c])`.
-    fn rows_to_example(&self, rows: &[f32], example: &mut [f32], epilogue: Epilogue) {
-        let Block {
-            channels,
-            len,
-            first,
-            step,
-            count,
-        } = *self;
-        for c0 in (0..channels).step_by(TILE) {
-            for t0 in (0..count).step_by(TILE) {
-                let (cw, tw) = ((channels - c0).min(TILE), (count - t0).min(TILE));
-                let (from, to) = (t0 * channels + c0, c0 * len + first + t0 * step);
-                if step == 1 && cw == TILE && tw == TILE {
-                    let (src, dst) = (&rows[from..], &mut example[to..]);
-                    transpose::tile(src, channels, dst, len, epilogue, c0);
-                    continue;
-                }
-                for c in 0..cw {
-                    for t in 0..tw {
-                        let v = rows[from + t * channels + c];
-                        example[to + c * len + t * step] = epilogue.apply(c0 + c, v);
-                    }
-                }
-            }
-        }
+    /// A run of `count` positions, `dilation` apart, of a `(channels, len)` example, and the
+    /// `count` frame rows of `channels` values it goes to.
+    fn run_layouts(&self, channels: usize, len: usize, count: usize) -> (Layout, Layout) {
+        let positions = Layout {
+            rows: channels,
+            cols: count,
+            row_stride: len,
+            col_stride: self.phases,
+        };
+        let rows = Layout {
+            rows: count,
+            cols: channels,
+            row_stride: channels,
+            col_stride: 1,
+        };
+        (positions, rows)
     }
 }
 

@@ -1,9 +1,11 @@
 //! The CPU backend's elementwise ops and max pooling: float32 throughout, split over all
 //! cores in fixed blocks. Each output element depends on its own inputs alone, so results do
-//! not depend on the split. [`kernels`](super::kernels) holds the reference versions.
+//! not depend on the split. [`kernels`](super::kernels) holds the reference versions, whose
+//! window search the pooling shares.
 
 use rayon::prelude::*;
 
+use super::kernels::window_argmax;
 use crate::backend::PoolSpec;
 
 /// Elements per parallel task: large enough that scheduling costs nothing next to the work.
@@ -51,19 +53,6 @@ pub fn relu_backward(x: &[f32], dy: &[f32]) -> Vec<f32> {
     zip_map(x, dy, |v, g| if v > 0.0 { g } else { 0.0 })
 }
 
-/// Index in `row` of the first maximum of output window `o`, and that maximum.
-fn window_argmax(row: &[f32], o: usize, spec: PoolSpec) -> (usize, f32) {
-    let start = o * spec.stride;
-    let window = &row[start..start + spec.size];
-    let (mut best, mut best_value) = (0, window[0]);
-    for (i, &v) in window.iter().enumerate().skip(1) {
-        if v > best_value {
-            (best, best_value) = (i, v);
-        }
-    }
-    (start + best, best_value)
-}
-
 /// Rows of length `l` per parallel task for rows of `len` elements.
 fn rows_per_task(len: usize) -> usize {
     GRAIN.div_ceil(len.max(1))
@@ -81,7 +70,7 @@ pub fn maxpool1d(x: &[f32], rows: usize, l: usize, l_out: usize, spec: PoolSpec)
         .for_each(|(y, x)| {
             for (y_row, x_row) in y.chunks_exact_mut(l_out).zip(x.chunks_exact(l)) {
                 for (o, v) in y_row.iter_mut().enumerate() {
-                    *v = window_argmax(x_row, o, spec).1;
+                    *v = x_row[window_argmax(x_row, o, spec)];
                 }
             }
         });
@@ -111,7 +100,7 @@ pub fn maxpool1d_backward(
             let rows = dx.chunks_exact_mut(l).zip(x.chunks_exact(l));
             for ((dx_row, x_row), dy_row) in rows.zip(dy.chunks_exact(l_out)) {
                 for (o, g) in dy_row.iter().enumerate() {
-                    dx_row[window_argmax(x_row, o, spec).0] += g;
+                    dx_row[window_argmax(x_row, o, spec)] += g;
                 }
             }
         });

@@ -150,16 +150,17 @@ pub fn mirror_fold<T: Real>(g: &[T], rows: usize, n: usize) -> Vec<T> {
     out.into_iter().map(r).collect()
 }
 
-/// Index of the first maximum in window `o` of one row.
-fn window_argmax<T: Real>(row: &[T], o: usize, spec: PoolSpec) -> usize {
+/// Index in `row` of the first maximum of window `o`.
+pub(super) fn window_argmax<T: Real>(row: &[T], o: usize, spec: PoolSpec) -> usize {
     let start = o * spec.stride;
-    let mut best = start;
-    for i in start + 1..start + spec.size {
-        if row[i] > row[best] {
-            best = i;
+    let window = &row[start..start + spec.size];
+    let (mut best, mut best_value) = (0, window[0]);
+    for (i, &v) in window.iter().enumerate().skip(1) {
+        if v > best_value {
+            (best, best_value) = (i, v);
         }
     }
-    best
+    start + best
 }
 
 /// Max pooling of `(rows, l)` into `(rows, l_out)`.

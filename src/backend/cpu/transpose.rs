@@ -1,6 +1,6 @@
-//! 8 x 8 tiles of float32 transposed between a convolution's example layout
-//! `(channels, positions)` and its position-major frames, with AVX shuffles where the CPU has
-//! them.
+//! Strided float32 transposes between a convolution's example layout `(channels, positions)`
+//! and its position-major frames, in 8 x 8 tiles, whole tiles with AVX shuffles where the CPU
+//! has them.
 
 /// What happens to each value as it is written: `max(v + bias[row], floor)`, each part
 /// optional.
@@ -21,10 +21,62 @@ impl Epilogue<'_> {
 }
 
 /// Side of a tile.
-pub const TILE: usize = 8;
+const TILE: usize = 8;
+
+/// A strided view of `rows x cols` values: element `(r, c)` at `r * row_stride + c * col_stride`.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Distance between rows.
+    pub row_stride: usize,
+    /// Distance between columns.
+    pub col_stride: usize,
+}
+
+impl Layout {
+    fn at(&self, r: usize, c: usize) -> usize {
+        r * self.row_stride + c * self.col_stride
+    }
+}
+
+/// `dst(r, c) = epilogue(r, src(c, r))` for every `(r, c)` of `dst_layout`; `src` is read
+/// with `src_layout`, the transposed shape.
+pub fn transpose(
+    src: &[f32],
+    src_layout: Layout,
+    dst: &mut [f32],
+    dst_layout: Layout,
+    epilogue: Epilogue,
+) {
+    assert!(src_layout.rows == dst_layout.cols && src_layout.cols == dst_layout.rows);
+    let unit = src_layout.col_stride == 1 && dst_layout.col_stride == 1;
+    for r0 in (0..dst_layout.rows).step_by(TILE) {
+        for c0 in (0..dst_layout.cols).step_by(TILE) {
+            let (rows, cols) = (
+                (dst_layout.rows - r0).min(TILE),
+                (dst_layout.cols - c0).min(TILE),
+            );
+            let (from, to) = (src_layout.at(c0, r0), dst_layout.at(r0, c0));
+            if unit && rows == TILE && cols == TILE {
+                let (ss, ds) = (src_layout.row_stride, dst_layout.row_stride);
+                tile(&src[from..], ss, &mut dst[to..], ds, epilogue, r0);
+                continue;
+            }
+            for r in 0..rows {
+                for c in 0..cols {
+                    let v = src[from + src_layout.at(c, r)];
+                    dst[to + dst_layout.at(r, c)] = epilogue.apply(r0 + r, v);
+                }
+            }
+        }
+    }
+}
 
 /// `dst[i * ds + j] = epilogue(row0 + i, src[j * ss + i])` for `i, j < 8`.
-pub fn tile(src: &[f32], ss: usize, dst: &mut [f32], ds: usize, epilogue: Epilogue, row0: usize) {
+fn tile(src: &[f32], ss: usize, dst: &mut [f32], ds: usize, epilogue: Epilogue, row0: usize) {
     assert!(src.len() > 7 * ss + 7 && dst.len() > 7 * ds + 7);
     if let Some(bias) = epilogue.bias {
         assert!(bias.len() >= row0 + TILE);
@@ -132,6 +184,34 @@ mod tests {
                 }
                 // the ninth value of each output row is left alone
                 assert!(dst[i * 9 + 8].is_nan());
+            }
+        }
+    }
+
+    #[test]
+    fn strided_regions_transpose_whole_and_ragged_tiles() {
+        // 19 x 11 output: whole tiles, ragged edges, and a source with a column stride of 2
+        let src: Vec<f32> = (0..11 * 40).map(|i| i as f32).collect();
+        for col_stride in [1, 2] {
+            let src_layout = Layout {
+                rows: 11,
+                cols: 19,
+                row_stride: 40,
+                col_stride,
+            };
+            let dst_layout = Layout {
+                rows: 19,
+                cols: 11,
+                row_stride: 12,
+                col_stride: 1,
+            };
+            let mut dst = vec![f32::NAN; 19 * 12];
+            transpose(&src, src_layout, &mut dst, dst_layout, Epilogue::default());
+            for r in 0..19 {
+                for c in 0..11 {
+                    assert_eq!(dst[r * 12 + c], src[c * 40 + r * col_stride], "({r}, {c})");
+                }
+                assert!(dst[r * 12 + 11].is_nan());
             }
         }
     }
