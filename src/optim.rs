@@ -13,7 +13,7 @@
 //! assert_eq!(cpu.download(&params[0].value).unwrap(), vec![0.95, 2.05]);
 //! ```
 
-use crate::backend::{AdamStep, Backend, Tensor};
+use crate::backend::{AdamStep, AdamTarget, Backend, Tensor};
 use crate::{Error, Result};
 
 /// A constraint applied to a parameter right after each optimizer step.
@@ -198,15 +198,30 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             weight_decay: self.weight_decay,
             step: self.step,
         };
-        for ((p, g), slot) in params.iter_mut().zip(grads).zip(&mut self.moments) {
-            let Some(g) = g else { continue };
-            if slot.is_none() {
+        for ((p, g), slot) in params.iter().zip(grads).zip(&mut self.moments) {
+            if g.is_some() && slot.is_none() {
                 let shape = p.value.shape().to_vec();
                 *slot = Some((backend.full(&shape, 0.0)?, backend.full(&shape, 0.0)?));
             }
-            let (m, v) = slot.as_mut().expect("moments were just created");
-            backend.adam_step(&mut p.value, g, m, v, hyper)?;
-            if let Some(c) = p.constraint {
+        }
+        let mut targets: Vec<AdamTarget<'_, B::Tensor>> = params
+            .iter_mut()
+            .zip(grads)
+            .zip(&mut self.moments)
+            .filter_map(|((p, g), slot)| {
+                let (m, v) = slot.as_mut()?;
+                Some(AdamTarget {
+                    param: &mut p.value,
+                    grad: g.as_ref()?,
+                    m,
+                    v,
+                })
+            })
+            .collect();
+        backend.adam_step_all(&mut targets, hyper)?;
+        drop(targets);
+        for (p, g) in params.iter_mut().zip(grads) {
+            if let (Some(_), Some(c)) = (g, p.constraint) {
                 c.apply(backend, &mut p.value)?;
             }
         }

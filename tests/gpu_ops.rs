@@ -666,3 +666,99 @@ fn dispatches_past_65535_workgroups_cover_every_element() {
     let expected: Vec<f32> = x.cpu.data().iter().map(|v| v * 2.0).collect();
     assert_close("scale past 65,535 workgroups", &y, &expected, 0.0, 0.0);
 }
+
+#[test]
+fn adam_over_all_parameters_matches_cpu_in_one_dispatch() {
+    use sepfc::backend::AdamTarget;
+    use sepfc::backend::cpu::CpuTensor;
+    use sepfc::backend::gpu::GpuTensor;
+    skip_without_gpu!();
+    // a device of its own, so that other tests' commands do not enter the counts
+    let own = Gpu::new().unwrap();
+    let g = &own;
+    // the third is a (rows, s) positional weight that gets the curvature constraint
+    let shapes: [&[usize]; 4] = [&[5, 13], &[7], &[3, 9], &[1]];
+    let pairs: Vec<Pair> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| random_pair(g, 40 + i as u64, s))
+        .collect();
+    let mut gpu_p: Vec<GpuTensor> = pairs.iter().map(|p| p.gpu.clone()).collect();
+    let mut cpu_p: Vec<CpuTensor> = pairs.iter().map(|p| p.cpu.clone()).collect();
+    let zeros = |s: &[usize]| pair(g, &vec![0.0; s.iter().product()], s);
+    let mut gpu_m: Vec<GpuTensor> = shapes.iter().map(|s| zeros(s).gpu).collect();
+    let mut gpu_v = gpu_m.clone();
+    let mut cpu_m: Vec<CpuTensor> = shapes.iter().map(|s| zeros(s).cpu).collect();
+    let mut cpu_v = cpu_m.clone();
+    let mut held = None;
+    for step in 1..=6u32 {
+        let grads: Vec<Pair> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| random_pair(g, 1000 * step as u64 + i as u64, s))
+            .collect();
+        let hyper = AdamStep {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            step,
+        };
+        if step == 4 {
+            // another handle on a parameter: the step must not change what it sees
+            held = Some((gpu_p[0].clone(), cpu_p[0].clone()));
+        }
+        let before = g.commands();
+        let mut targets: Vec<AdamTarget<'_, GpuTensor>> = gpu_p
+            .iter_mut()
+            .zip(&mut gpu_m)
+            .zip(&mut gpu_v)
+            .zip(&grads)
+            .map(|(((param, m), v), grad)| AdamTarget {
+                param,
+                grad: &grad.gpu,
+                m,
+                v,
+            })
+            .collect();
+        g.adam_step_all(&mut targets, hyper).unwrap();
+        drop(targets);
+        let after = g.commands();
+        for (i, grad) in grads.iter().enumerate() {
+            Cpu.adam_step(
+                &mut cpu_p[i],
+                &grad.cpu,
+                &mut cpu_m[i],
+                &mut cpu_v[i],
+                hyper,
+            )
+            .unwrap();
+        }
+        assert_eq!(after.dispatches - before.dispatches, 1, "step {step}");
+        // after the first step (which packs) and the shared one (which copies parameters
+        // out again), only the gradients are copied: the parameters stay packed, the
+        // curvature constraint writing back in place included
+        let copies = after.copies - before.copies;
+        let expected = match step {
+            1 => 4 * shapes.len() as u64,
+            4 => 2 * shapes.len() as u64,
+            _ => shapes.len() as u64,
+        };
+        assert_eq!(copies, expected, "copies recorded in step {step}");
+        g.curvature_constraint(&mut gpu_p[2], 0.05).unwrap();
+        Cpu.curvature_constraint(&mut cpu_p[2], 0.05).unwrap();
+    }
+    for i in 0..shapes.len() {
+        check(&format!("adam_step_all param {i}"), g, &gpu_p[i], &cpu_p[i]);
+        check(&format!("adam_step_all m {i}"), g, &gpu_m[i], &cpu_m[i]);
+        check(&format!("adam_step_all v {i}"), g, &gpu_v[i], &cpu_v[i]);
+    }
+    let (held_gpu, held_cpu) = held.expect("step 4 ran");
+    check(
+        "a shared parameter keeps its value",
+        g,
+        &held_gpu,
+        &held_cpu,
+    );
+}

@@ -84,6 +84,20 @@ pub struct AdamStep {
     pub step: u32,
 }
 
+/// One parameter of an [`Backend::adam_step_all`] call: the parameter, its gradient and its two
+/// moment estimates, all of one shape.
+#[derive(Debug)]
+pub struct AdamTarget<'a, T> {
+    /// Updated in place.
+    pub param: &'a mut T,
+    /// The gradient of the loss with respect to `param`.
+    pub grad: &'a T,
+    /// First-moment estimate, updated in place.
+    pub m: &'a mut T,
+    /// Second-moment estimate, updated in place.
+    pub v: &'a mut T,
+}
+
 /// The op set of sepfc. Every op validates shapes and returns a new tensor, except the
 /// optimizer steps and constraints, which update parameters in place.
 pub trait Backend {
@@ -274,6 +288,21 @@ pub trait Backend {
         v: &mut Self::Tensor,
         hyper: AdamStep,
     ) -> Result<()>;
+
+    /// In place: one Adam step on every target, with the same result as
+    /// [`Backend::adam_step`] on each in turn (which the default does). The GPU backend moves
+    /// the parameters and moments into one buffer each on the first call and then updates all
+    /// of them with a single kernel dispatch.
+    fn adam_step_all(
+        &self,
+        targets: &mut [AdamTarget<'_, Self::Tensor>],
+        hyper: AdamStep,
+    ) -> Result<()> {
+        for t in targets {
+            self.adam_step(t.param, t.grad, t.m, t.v, hyper)?;
+        }
+        Ok(())
+    }
 
     /// In place: the curvature constraint of paper.md on each row of `pos (U, S)`: second
     /// differences clipped to `[-max, max]`, first differences and values rebuilt by running

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::buffers::BufferKind;
@@ -139,6 +140,27 @@ pub(crate) struct Recorder {
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<CachedPipeline>>>,
     pending: Mutex<Pending>,
+    dispatches: AtomicU64,
+    copies: AtomicU64,
+}
+
+/// How many commands a [`Gpu`] has recorded since it was opened, for tests and profiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandCounts {
+    /// Kernel dispatches.
+    pub dispatches: u64,
+    /// Buffer-to-buffer copies on the device (readbacks not included).
+    pub copies: u64,
+}
+
+impl Recorder {
+    /// Commands recorded so far.
+    pub fn counts(&self) -> CommandCounts {
+        CommandCounts {
+            dispatches: self.dispatches.load(Ordering::Relaxed),
+            copies: self.copies.load(Ordering::Relaxed),
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -271,7 +293,7 @@ impl Gpu {
                 binding: i as u32 + 1,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: b.tensor.buffer(),
-                    offset: b.offset,
+                    offset: b.tensor.offset() + b.offset,
                     size: NonZeroU64::new(size),
                 }),
             });
@@ -297,6 +319,7 @@ impl Gpu {
                 pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
             }
             *count += 1;
+            self.recorder.dispatches.fetch_add(1, Ordering::Relaxed);
             *count >= SUBMIT_EVERY
         };
         if due {
@@ -309,7 +332,14 @@ impl Gpu {
     pub(crate) fn record_copy(&self, src: &GpuTensor, dst: &GpuTensor) {
         let mut pending = lock(&self.recorder.pending);
         let (encoder, _) = self.open_encoder(&mut pending);
-        encoder.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.byte_len());
+        self.recorder.copies.fetch_add(1, Ordering::Relaxed);
+        encoder.copy_buffer_to_buffer(
+            src.buffer(),
+            src.offset(),
+            dst.buffer(),
+            dst.offset(),
+            src.byte_len(),
+        );
     }
 
     /// Submits everything recorded so far (without waiting for it) and returns the buffers
@@ -394,7 +424,7 @@ impl Gpu {
         if !data.is_empty() {
             self.ctx
                 .queue
-                .write_buffer(t.buffer(), 0, bytemuck::cast_slice(data));
+                .write_buffer(t.buffer(), t.offset(), bytemuck::cast_slice(data));
         }
         self.ctx.check("uploading a tensor")?;
         Ok(t)
@@ -410,7 +440,7 @@ impl Gpu {
         {
             let mut pending = lock(&self.recorder.pending);
             let (encoder, _) = self.open_encoder(&mut pending);
-            encoder.copy_buffer_to_buffer(t.buffer(), 0, staging.buffer(), 0, bytes);
+            encoder.copy_buffer_to_buffer(t.buffer(), t.offset(), staging.buffer(), 0, bytes);
         }
         self.submit()?;
         let slice = staging.buffer().slice(0..bytes);

@@ -5,6 +5,7 @@
 //! when [`Gpu::synchronize`] is called, or every few hundred dispatches. Buffers come from a
 //! pool and go back to it when their tensors drop.
 
+mod arena;
 mod buffers;
 mod context;
 mod conv1d;
@@ -21,32 +22,54 @@ mod sharing;
 use std::sync::Arc;
 
 use super::shapes::{Conv1dSpec, PoolSpec, Reduction};
-use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
+use super::{AdamStep, AdamTarget, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
 use crate::Result;
+use arena::ArenaLayout;
 use buffers::{Pool, PooledBuffer};
 use context::Context;
 use launch::Recorder;
 
 pub use buffers::PoolStats;
-pub use launch::{Shader, shaders};
+pub use launch::{CommandCounts, Shader, shaders};
 
-/// A tensor in GPU memory: a shape and a pooled buffer, shared by clones and reshapes.
+/// A tensor in GPU memory: a shape and its storage, shared by clones and reshapes.
 #[derive(Debug, Clone)]
 pub struct GpuTensor {
     shape: Vec<usize>,
+    storage: Arc<Storage>,
+}
+
+/// Where a tensor's data lives: a byte offset into a pooled buffer. Most tensors own a buffer
+/// from offset 0; the tensors of an [`arena`] are views into one shared buffer. Handles that
+/// share a `Storage` (clones, reshapes) see the same data; distinct views of one arena never
+/// overlap.
+#[derive(Debug)]
+struct Storage {
     buffer: Arc<PooledBuffer>,
+    /// Bytes from the buffer's start, a multiple of the device's storage offset alignment.
+    offset: u64,
 }
 
 impl GpuTensor {
     fn new(shape: &[usize], buffer: PooledBuffer) -> Self {
+        Self::view(shape, Arc::new(buffer), 0)
+    }
+
+    /// A tensor of `shape` at byte `offset` of `buffer`.
+    fn view(shape: &[usize], buffer: Arc<PooledBuffer>, offset: u64) -> Self {
         Self {
             shape: shape.to_vec(),
-            buffer: Arc::new(buffer),
+            storage: Arc::new(Storage { buffer, offset }),
         }
     }
 
     fn buffer(&self) -> &wgpu::Buffer {
-        self.buffer.buffer()
+        self.storage.buffer.buffer()
+    }
+
+    /// Byte offset of the tensor's first element in [`GpuTensor::buffer`].
+    fn offset(&self) -> u64 {
+        self.storage.offset
     }
 
     fn byte_len(&self) -> u64 {
@@ -115,15 +138,21 @@ impl Gpu {
         context::is_software(&self.ctx.info)
     }
 
+    /// Kernel dispatches and device copies recorded since the backend was opened.
+    pub fn commands(&self) -> CommandCounts {
+        self.recorder.counts()
+    }
+
     /// Bytes held in the buffer pool now and at its peak.
     pub fn memory(&self) -> PoolStats {
         self.pool.stats()
     }
 
-    /// Makes `t` the only owner of its buffer (copying it if shared), so that an in-place
-    /// update cannot change values that other handles, e.g. a tape, still hold.
+    /// Makes `t` the only handle on its data (copying it if shared), so that an in-place
+    /// update cannot change values that other handles, e.g. a tape, still hold. An arena view
+    /// stays in its arena when no other handle shares it.
     fn make_unique(&self, t: &mut GpuTensor) -> Result<()> {
-        if Arc::strong_count(&t.buffer) > 1 {
+        if Arc::strong_count(&t.storage) > 1 {
             let copy = self.alloc(&t.shape)?;
             self.record_copy(t, &copy);
             *t = copy;
@@ -161,7 +190,7 @@ impl Backend for Gpu {
         super::shapes::expect_len("reshape", t.len(), shape)?;
         Ok(GpuTensor {
             shape: shape.to_vec(),
-            buffer: t.buffer.clone(),
+            storage: t.storage.clone(),
         })
     }
 
@@ -341,8 +370,52 @@ impl Backend for Gpu {
         optim::adam(self, param, grad, m, v, hyper)
     }
 
+    fn adam_step_all(
+        &self,
+        targets: &mut [AdamTarget<'_, GpuTensor>],
+        hyper: AdamStep,
+    ) -> Result<()> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        for t in targets.iter() {
+            for other in [t.grad.shape(), t.m.shape(), t.v.shape()] {
+                super::shapes::expect_same("adam_step_all", t.param.shape(), other)?;
+            }
+        }
+        let layout = ArenaLayout::new(
+            targets.iter().map(|t| t.param.len()),
+            self.arena_alignment(),
+        );
+        let param = self.arena_of(
+            &mut targets
+                .iter_mut()
+                .map(|t| &mut *t.param)
+                .collect::<Vec<_>>(),
+            &layout,
+        )?;
+        let m = self.arena_of(
+            &mut targets.iter_mut().map(|t| &mut *t.m).collect::<Vec<_>>(),
+            &layout,
+        )?;
+        let v = self.arena_of(
+            &mut targets.iter_mut().map(|t| &mut *t.v).collect::<Vec<_>>(),
+            &layout,
+        )?;
+        let grads: Vec<&GpuTensor> = targets.iter().map(|t| t.grad).collect();
+        let (grad, _views) = self.arena_copy(&grads, &layout)?;
+        optim::adam(self, &param, &grad, &m, &v, hyper)
+    }
+
+    /// Writes the constrained rows back into `pos`'s own storage when no other handle shares
+    /// it, so that a parameter stays in its arena.
     fn curvature_constraint(&self, pos: &mut GpuTensor, max: f32) -> Result<()> {
-        *pos = optim::curvature(self, pos, max)?;
+        let constrained = optim::curvature(self, pos, max)?;
+        if Arc::strong_count(&pos.storage) == 1 {
+            self.record_copy(&constrained, pos);
+        } else {
+            *pos = constrained;
+        }
         Ok(())
     }
 }
