@@ -45,7 +45,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sepfc::backend::cpu::Cpu;
 use sepfc::backend::gpu::Gpu;
-use sepfc::backend::{AdamStep, Backend, Conv1dSpec, PoolSpec, Reduction};
+use sepfc::backend::{AdamStep, AdamTarget, Backend, Conv1dSpec, PoolSpec, Reduction};
 
 /// Environment variable that sets the batch size.
 const BATCH_VAR: &str = "SEPFC_BENCH_BATCH";
@@ -452,6 +452,47 @@ fn run_backend<B: Backend>(
         };
         b.adam_step(&mut param, &dw2, &mut m, &mut v, hyper)
     });
+    // Adam over the whole small model's parameter set at once (the training step's update)
+    let set = [
+        &h.w1,
+        &h.b1,
+        &h.w2,
+        &h.b1,
+        &h.pos_half,
+        &h.chan,
+        &h.wd,
+        &h.bd,
+    ];
+    let set_elements: u64 = set.iter().map(|t| count(&t.shape)).sum();
+    let mut params: Vec<_> = set.iter().map(|t| up(t)).collect();
+    let grads: Vec<_> = set.iter().map(|t| up(t)).collect();
+    let zeros = |t: &HostTensor| up(&HostTensor::full(&t.shape, 0.0));
+    let mut ms: Vec<_> = set.iter().map(|t| zeros(t)).collect();
+    let mut vs: Vec<_> = set.iter().map(|t| zeros(t)).collect();
+    let mut step_all = 0;
+    r.bench(
+        "adam_step_all",
+        &format!("{}_tensors", set.len()),
+        set_elements,
+        |b| {
+            step_all += 1;
+            let hyper = AdamStep {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+                step: step_all,
+            };
+            let mut targets: Vec<AdamTarget<'_, B::Tensor>> = params
+                .iter_mut()
+                .zip(&grads)
+                .zip(ms.iter_mut().zip(&mut vs))
+                .map(|((param, grad), (m, v))| AdamTarget { param, grad, m, v })
+                .collect();
+            b.adam_step_all(&mut targets, hyper)
+        },
+    );
     r.bench("sgd_step", &w2_id, w2_elements, |b| {
         b.sgd_step(&mut sgd_param, &dw2, 1e-3)
     });

@@ -8,8 +8,11 @@ struct SepParams {
     c: u32,
     l: u32,
     u: u32,
-    // 1: add to the gradient already in the output (a later batch chunk)
+    // reduce_params: 1 adds to the gradient already in the output (a later batch chunk)
     accumulate: u32,
+    // backward_params: sequences per split, and the number of splits
+    span: u32,
+    splits: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: SepParams;
@@ -38,61 +41,76 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     fwd_y[i] = acc;
 }
 
-// dpos[u,l] = sum_n dy[n,u] * sum_c chan[u,c] * x[n,c,l]
-@group(0) @binding(1) var<storage, read> bp_x: array<f32>;
-@group(0) @binding(2) var<storage, read> bp_chan: array<f32>;
-@group(0) @binding(3) var<storage, read> bp_dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> bp_dpos: array<f32>;
+// backward_params: both parameter gradients in one pass, the batch split into ranges of
+// `span` sequences. Workgroup (u, s) sums sequences [s * span, (s + 1) * span) into
+// parts[s, u, :] = [dpos[u, 0..L] | dchan[u, 0..C]], where
+//   dpos[u,l]  = sum_n dy[n,u] * sum_c chan[u,c] * x[n,c,l]
+//   dchan[u,c] = sum_n dy[n,u] * sum_l pos[u,l] * x[n,c,l]
+// and reduce_params adds the splits up in order, so results do not depend on scheduling.
+@group(0) @binding(1) var<storage, read> bw_x: array<f32>;
+@group(0) @binding(2) var<storage, read> bw_pos: array<f32>;
+@group(0) @binding(3) var<storage, read> bw_chan: array<f32>;
+@group(0) @binding(4) var<storage, read> bw_dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> bw_parts: array<f32>;
 
 @compute @workgroup_size(WG)
-fn backward_pos(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_index(gid, nwg);
-    if i >= p.u * p.l {
-        return;
-    }
-    let l = i % p.l;
-    let u = i / p.l;
-    var acc = 0.0;
-    for (var n = 0u; n < p.n; n++) {
-        var z = 0.0;
-        for (var c = 0u; c < p.c; c++) {
-            z += bp_chan[u * p.c + c] * bp_x[(n * p.c + c) * p.l + l];
+fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let u = wid.x;
+    let first = wid.y * p.span;
+    let last = min(first + p.span, p.n);
+    let width = p.l + p.c;
+    let out = (wid.y * p.u + u) * width;
+    for (var j = t; j < width; j += WG) {
+        var acc = 0.0;
+        for (var n = first; n < last; n++) {
+            var z = 0.0;
+            if j < p.l {
+                for (var c = 0u; c < p.c; c++) {
+                    z += bw_chan[u * p.c + c] * bw_x[(n * p.c + c) * p.l + j];
+                }
+            } else {
+                let row = (n * p.c + j - p.l) * p.l;
+                for (var l = 0u; l < p.l; l++) {
+                    z += bw_pos[u * p.l + l] * bw_x[row + l];
+                }
+            }
+            acc += bw_dy[n * p.u + u] * z;
         }
-        acc += bp_dy[n * p.u + u] * z;
+        bw_parts[out + j] = acc;
     }
-    if p.accumulate != 0u {
-        acc += bp_dpos[i];
-    }
-    bp_dpos[i] = acc;
 }
 
-// dchan[u,c] = sum_n dy[n,u] * sum_l pos[u,l] * x[n,c,l]
-@group(0) @binding(1) var<storage, read> bc_x: array<f32>;
-@group(0) @binding(2) var<storage, read> bc_pos: array<f32>;
-@group(0) @binding(3) var<storage, read> bc_dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> bc_dchan: array<f32>;
+// reduce_params: parts (splits, U, L + C) -> dpos (U, L), dchan (U, C)
+@group(0) @binding(1) var<storage, read> rp_parts: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rp_dpos: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rp_dchan: array<f32>;
 
 @compute @workgroup_size(WG)
-fn backward_chan(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn reduce_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = linear_index(gid, nwg);
-    if i >= p.u * p.c {
+    let width = p.l + p.c;
+    if i >= p.u * width {
         return;
     }
-    let c = i % p.c;
-    let u = i / p.c;
     var acc = 0.0;
-    for (var n = 0u; n < p.n; n++) {
-        var s = 0.0;
-        let x_row = (n * p.c + c) * p.l;
-        for (var l = 0u; l < p.l; l++) {
-            s += bc_pos[u * p.l + l] * bc_x[x_row + l];
+    for (var s = 0u; s < p.splits; s++) {
+        acc += rp_parts[s * p.u * width + i];
+    }
+    let unit = i / width;
+    let j = i % width;
+    if j < p.l {
+        let at = unit * p.l + j;
+        if p.accumulate != 0u {
+            acc += rp_dpos[at];
         }
-        acc += bc_dy[n * p.u + u] * s;
+        rp_dpos[at] = acc;
+    } else {
+        let at = unit * p.c + j - p.l;
+        if p.accumulate != 0u {
+            acc += rp_dchan[at];
+        }
+        rp_dchan[at] = acc;
     }
-    if p.accumulate != 0u {
-        acc += bc_dchan[i];
-    }
-    bc_dchan[i] = acc;
 }
 
 // dx[n,c,l] = sum_u dy[n,u] * pos[u,l] * chan[u,c]

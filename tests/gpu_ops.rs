@@ -278,6 +278,9 @@ fn separable_matches_cpu() {
         (2, 1, 3, 1, 1),
         (3, 3, 32, 45, 5),
         (4, 2, 66, 7, 65),
+        // the parameter gradients' batch sum in splits of 2 with a ragged last one, and more
+        // positions plus channels than a workgroup has invocations
+        (5, 301, 3, 70, 2),
     ] {
         separable_case(g, seed, [n, c, l, u]);
     }

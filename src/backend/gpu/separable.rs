@@ -1,11 +1,16 @@
 //! Host side of `shaders/separable.wgsl`: the factorised contraction and its three gradients,
 //! in batch chunks where an activation passes one binding (parameter gradients sum over them).
+//! Both parameter gradients come from one kernel whose batch sum is split over workgroups and
+//! added up in order by a second.
 
-use super::launch::{Grid, Kernel, SEPARABLE, words};
+use super::launch::{Grid, Kernel, MAX_GROUPS_PER_DIM, SEPARABLE, words};
 use super::{Gpu, GpuTensor};
-use crate::Result;
 use crate::backend::shapes;
 use crate::backend::{SeparableGrads, Tensor};
+use crate::{Error, Result};
+
+/// Workgroups the parameter gradients aim for, splitting the batch sum to get there.
+const PARAM_GRADIENT_GROUPS: usize = 512;
 
 fn kernel(entry: &'static str) -> Kernel {
     Kernel {
@@ -14,9 +19,43 @@ fn kernel(entry: &'static str) -> Kernel {
     }
 }
 
+/// How the batch sum of a chunk of `n` sequences is split.
+#[derive(Debug, Clone, Copy, Default)]
+struct Split {
+    /// Sequences per split.
+    span: usize,
+    splits: usize,
+}
+
+impl Split {
+    /// About [`PARAM_GRADIENT_GROUPS`] workgroups over `units`, with the partial sums
+    /// `(splits, U, L + C)` inside one binding.
+    fn of(gpu: &Gpu, [_, c, l, u]: [usize; 4], n: usize) -> Self {
+        let part_bytes = (u * (l + c) * 4).max(1) as u64;
+        let fit = (gpu.max_binding_bytes / part_bytes).max(1) as usize;
+        let wanted = PARAM_GRADIENT_GROUPS
+            .div_ceil(u.max(1))
+            .min(n.max(1))
+            .min(fit);
+        let span = n.max(1).div_ceil(wanted);
+        Self {
+            span,
+            splits: n.div_ceil(span),
+        }
+    }
+}
+
 /// Parameters for a chunk of `n` sequences of `dims = [N, C, L, U]`.
-fn params(dims: [usize; 4], n: usize, accumulate: bool) -> Result<Vec<u32>> {
-    words(&[n, dims[1], dims[2], dims[3], accumulate as usize])
+fn params(dims: [usize; 4], n: usize, accumulate: bool, split: Split) -> Result<Vec<u32>> {
+    words(&[
+        n,
+        dims[1],
+        dims[2],
+        dims[3],
+        accumulate as usize,
+        split.span,
+        split.splits,
+    ])
 }
 
 /// Bytes per sequence of the input and of the output.
@@ -35,7 +74,7 @@ pub(super) fn forward(
     for rows in gpu.row_chunks(dims[0], &row_bytes(dims))? {
         gpu.launch_bound(
             kernel("forward"),
-            &params(dims, rows.len(), false)?,
+            &params(dims, rows.len(), false, Split::default())?,
             &[x.rows(&rows), pos.whole(), chan.whole(), y.rows(&rows)],
             Grid::Threads(rows.len() * dims[3]),
         )?;
@@ -60,25 +99,41 @@ pub(super) fn backward(
     } else {
         None
     };
-    for rows in gpu.row_chunks(dims[0], &row_bytes(dims))? {
-        let p = params(dims, rows.len(), rows.start > 0)?;
+    if dims[3] > MAX_GROUPS_PER_DIM as usize {
+        return Err(Error::TooLarge {
+            bytes: dpos.byte_len(),
+            detail: format!("separable_backward: {} units exceed one dispatch", dims[3]),
+        });
+    }
+    let chunks = gpu.row_chunks(dims[0], &row_bytes(dims))?;
+    let most = Split::of(gpu, dims, chunks.first().map_or(0, |r| r.len()));
+    let parts = gpu.alloc(&[most.splits, dims[3], dims[2] + dims[1]])?;
+    for rows in &chunks {
+        let split = Split::of(gpu, dims, rows.len());
+        let p = params(dims, rows.len(), rows.start > 0, split)?;
         gpu.launch_bound(
-            kernel("backward_pos"),
+            kernel("backward_params"),
             &p,
-            &[x.rows(&rows), chan.whole(), dy.rows(&rows), dpos.whole()],
-            Grid::Threads(dpos.len()),
+            &[
+                x.rows(rows),
+                pos.whole(),
+                chan.whole(),
+                dy.rows(rows),
+                parts.whole(),
+            ],
+            Grid::Groups([dims[3] as u32, split.splits as u32, 1]),
         )?;
         gpu.launch_bound(
-            kernel("backward_chan"),
+            kernel("reduce_params"),
             &p,
-            &[x.rows(&rows), pos.whole(), dy.rows(&rows), dchan.whole()],
-            Grid::Threads(dchan.len()),
+            &[parts.whole(), dpos.whole(), dchan.whole()],
+            Grid::Threads(dpos.len() + dchan.len()),
         )?;
         if let Some(dx) = &dx {
             gpu.launch_bound(
                 kernel("backward_input"),
                 &p,
-                &[pos.whole(), chan.whole(), dy.rows(&rows), dx.rows(&rows)],
+                &[pos.whole(), chan.whole(), dy.rows(rows), dx.rows(rows)],
                 Grid::Threads(rows.len() * dims[1] * dims[2]),
             )?;
         }
