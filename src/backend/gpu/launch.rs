@@ -181,18 +181,56 @@ fn workgroups(threads: usize) -> Result<[u32; 3]> {
     Ok([x as u32, y as u32, 1])
 }
 
-/// The open encoder and how many dispatches it holds.
-type Pending = Option<(wgpu::CommandEncoder, usize)>;
+/// The open encoder, the compute pass open in it (if any) and how many dispatches it holds.
+///
+/// Consecutive dispatches share one compute pass; a copy ends it, and the next dispatch opens
+/// another. wgpu still orders the dispatches inside a pass by the buffers they use.
+struct Open {
+    /// Declared first so that it ends before the encoder drops.
+    pass: Option<wgpu::ComputePass<'static>>,
+    encoder: wgpu::CommandEncoder,
+    dispatches: usize,
+}
+
+impl Open {
+    /// The encoder for a copy, with any compute pass ended.
+    fn for_copy(&mut self) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
+        &mut self.encoder
+    }
+
+    /// The compute pass, begun if none is open.
+    fn pass(&mut self) -> &mut wgpu::ComputePass<'static> {
+        let encoder = &mut self.encoder;
+        self.pass.get_or_insert_with(|| {
+            encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: None,
+                })
+                .forget_lifetime()
+        })
+    }
+
+    /// The recorded commands, any compute pass ended.
+    fn finish(mut self) -> wgpu::CommandBuffer {
+        self.pass = None;
+        self.encoder.finish()
+    }
+}
+
+type Pending = Option<Open>;
 
 impl Gpu {
     /// The open encoder, created if none is open.
-    fn open_encoder<'p>(&self, pending: &'p mut Pending) -> &'p mut (wgpu::CommandEncoder, usize) {
-        pending.get_or_insert_with(|| {
-            let encoder = self
+    fn open_encoder<'p>(&self, pending: &'p mut Pending) -> &'p mut Open {
+        pending.get_or_insert_with(|| Open {
+            pass: None,
+            encoder: self
                 .ctx
                 .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            (encoder, 0)
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None }),
+            dispatches: 0,
         })
     }
 
@@ -308,19 +346,14 @@ impl Gpu {
             });
         let due = {
             let mut pending = lock(&self.recorder.pending);
-            let (encoder, count) = self.open_encoder(&mut pending);
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some(kernel.entry),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&cached.pipeline);
-                pass.set_bind_group(0, &bind_group, &[]);
-                pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-            }
-            *count += 1;
+            let open = self.open_encoder(&mut pending);
+            let pass = open.pass();
+            pass.set_pipeline(&cached.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+            open.dispatches += 1;
             self.recorder.dispatches.fetch_add(1, Ordering::Relaxed);
-            *count >= SUBMIT_EVERY
+            open.dispatches >= SUBMIT_EVERY
         };
         if due {
             self.submit()?;
@@ -331,7 +364,7 @@ impl Gpu {
     /// Records a copy of `src` into `dst` (equal sizes) in the open encoder.
     pub(crate) fn record_copy(&self, src: &GpuTensor, dst: &GpuTensor) {
         let mut pending = lock(&self.recorder.pending);
-        let (encoder, _) = self.open_encoder(&mut pending);
+        let encoder = self.open_encoder(&mut pending).for_copy();
         self.recorder.copies.fetch_add(1, Ordering::Relaxed);
         encoder.copy_buffer_to_buffer(
             src.buffer(),
@@ -350,8 +383,8 @@ impl Gpu {
     pub(crate) fn submit(&self) -> Result<()> {
         {
             let mut pending = lock(&self.recorder.pending);
-            if let Some((encoder, _)) = pending.take() {
-                self.ctx.queue.submit([encoder.finish()]);
+            if let Some(open) = pending.take() {
+                self.ctx.queue.submit([open.finish()]);
             }
             self.pool.recycle_retired();
         }
@@ -439,7 +472,7 @@ impl Gpu {
         let staging = self.pool.take(BufferKind::Readback, bytes);
         {
             let mut pending = lock(&self.recorder.pending);
-            let (encoder, _) = self.open_encoder(&mut pending);
+            let encoder = self.open_encoder(&mut pending).for_copy();
             encoder.copy_buffer_to_buffer(t.buffer(), t.offset(), staging.buffer(), 0, bytes);
         }
         self.submit()?;
