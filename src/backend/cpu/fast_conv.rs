@@ -25,8 +25,10 @@
 
 use rayon::prelude::*;
 
+use super::fast_elementwise::zeroed;
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
+use super::scratch::Scratch;
 use super::transpose::{Epilogue, Layout, transpose};
 use crate::backend::Conv1dSpec;
 use crate::backend::shapes::ConvDims;
@@ -86,15 +88,33 @@ impl Frames {
         len: usize,
         offset: usize,
         lead: usize,
-    ) -> Vec<f32> {
-        let mut out = vec![0.0f32; self.rows() * channels];
+    ) -> Scratch {
+        let mut out = Scratch::take(self.rows() * channels);
         let runs = self.runs(offset, len, lead);
-        for (i, example) in src.chunks_exact(channels * len).enumerate() {
-            let frames = &mut out[i * self.example_rows() * channels..];
+        // the rows no position lands in (padding, lead rows, phase ends), in row order
+        let mut by_row: Vec<(usize, usize)> = runs.iter().map(|&(_, r, n)| (r, n)).collect();
+        by_row.sort_unstable();
+        for (i, example) in out
+            .chunks_exact_mut((self.example_rows() * channels).max(1))
+            .enumerate()
+        {
+            let mut filled = 0;
+            for &(row0, count) in &by_row {
+                example[filled * channels..row0 * channels].fill(0.0);
+                filled = row0 + count;
+            }
+            example[filled * channels..].fill(0.0);
+            let example_src = &src[i * channels * len..(i + 1) * channels * len];
             for &(p0, row0, count) in &runs {
                 let (positions, rows) = self.run_layouts(channels, len, count);
-                let dst = &mut frames[row0 * channels..];
-                transpose(&example[p0..], positions, dst, rows, Epilogue::default());
+                let dst = &mut example[row0 * channels..];
+                transpose(
+                    &example_src[p0..],
+                    positions,
+                    dst,
+                    rows,
+                    Epilogue::default(),
+                );
             }
         }
         out
@@ -181,7 +201,7 @@ pub fn conv1d(
     spec: Conv1dSpec,
     relu: bool,
 ) -> Vec<f32> {
-    let mut y = vec![0.0f32; d.n * d.f * d.l_out];
+    let mut y = zeroed(d.n * d.f * d.l_out);
     if y.is_empty() {
         return y;
     }
@@ -197,7 +217,7 @@ pub fn conv1d(
             let g = Frames::new(m, d, spec, 0);
             let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
             let input = windows(&frames, g.rows(), d.c, d.k);
-            let mut product = vec![0.0f32; input.rows() * d.f];
+            let mut product = Scratch::take(input.rows() * d.f);
             matmul_narrow(input, &weight, d.f, &mut product);
             // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
             g.extract(&product, d.f, d.l_out, 0, y_chunk, epilogue);
@@ -217,57 +237,108 @@ pub fn conv1d_backward(
 ) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
     let flipped = reorder(w, d, true);
     let lead = d.k - 1;
-    let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..d.n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|chunk| {
-            let first = chunk * CHUNK;
-            let m = CHUNK.min(d.n - first);
-            let x_chunk = &x[first * d.c * d.l..(first + m) * d.c * d.l];
-            let dy_chunk = &dy[first * d.f * d.l_out..(first + m) * d.f * d.l_out];
-            // Frames long enough for the output gradient after K - 1 leading zero rows.
-            let g = Frames::new(m, d, spec, lead);
-            let grad_frames = g.fill(dy_chunk, d.f, d.l_out, 0, lead);
-            let mut db = vec![0.0f32; d.f];
-            for (row, values) in dy_chunk.chunks_exact(d.l_out).enumerate() {
-                db[row % d.f] += values.iter().sum::<f32>();
+    // One chunk of examples: its (dw, db), and its input gradient written into `dx_chunk`.
+    let chunk_grads = |chunk: usize, dx_chunk: Option<&mut [f32]>| {
+        let first = chunk * CHUNK;
+        let m = CHUNK.min(d.n - first);
+        let x_chunk = &x[first * d.c * d.l..(first + m) * d.c * d.l];
+        let dy_chunk = &dy[first * d.f * d.l_out..(first + m) * d.f * d.l_out];
+        // Frames long enough for the output gradient after K - 1 leading zero rows.
+        let g = Frames::new(m, d, spec, lead);
+        let grad_frames = g.fill(dy_chunk, d.f, d.l_out, 0, lead);
+        let mut db = vec![0.0f32; d.f];
+        for (row, values) in dy_chunk.chunks_exact(d.l_out).enumerate() {
+            db[row % d.f] += values.iter().sum::<f32>();
+        }
+        // dw: the output gradient read from row `lead` on lines up with the input windows
+        let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
+        let input = windows(&frames, g.rows(), d.c, d.k);
+        let mut dw_t = Scratch::take(d.k * d.c * d.f);
+        matmul_narrow(input.t(), &grad_frames[lead * d.f..], d.f, &mut dw_t);
+        let mut dw = vec![0.0f32; d.f * d.c * d.k];
+        for (kc, row) in dw_t.chunks(d.f).enumerate() {
+            let (k, c) = (kc / d.c, kc % d.c);
+            for (f, v) in row.iter().enumerate() {
+                dw[(f * d.c + c) * d.k + k] = *v;
             }
-            // dw: the output gradient read from row `lead` on lines up with the input windows
-            let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
-            let input = windows(&frames, g.rows(), d.c, d.k);
-            let mut dw_t = vec![0.0f32; d.k * d.c * d.f];
-            matmul_narrow(input.t(), &grad_frames[lead * d.f..], d.f, &mut dw_t);
-            let mut dw = vec![0.0f32; d.f * d.c * d.k];
-            for (kc, row) in dw_t.chunks(d.f).enumerate() {
-                let (k, c) = (kc / d.c, kc % d.c);
-                for (f, v) in row.iter().enumerate() {
-                    dw[(f * d.c + c) * d.k + k] = *v;
-                }
-            }
-            let mut dx = Vec::new();
-            if need_dx {
-                let grad_windows = windows(&grad_frames, g.rows(), d.f, d.k);
-                let mut product = vec![0.0f32; grad_windows.rows() * d.c];
-                matmul_narrow(grad_windows, &flipped, d.c, &mut product);
-                dx = vec![0.0f32; m * d.c * d.l];
-                g.extract(
-                    &product,
-                    d.c,
-                    d.l,
-                    spec.pad_left,
-                    &mut dx,
-                    Epilogue::default(),
-                );
-            }
-            (dx, dw, db)
-        })
-        .collect();
+        }
+        if let Some(dx_chunk) = dx_chunk {
+            let grad_windows = windows(&grad_frames, g.rows(), d.f, d.k);
+            let mut product = Scratch::take(grad_windows.rows() * d.c);
+            matmul_narrow(grad_windows, &flipped, d.c, &mut product);
+            g.extract(
+                &product,
+                d.c,
+                d.l,
+                spec.pad_left,
+                dx_chunk,
+                Epilogue::default(),
+            );
+        }
+        (dw, db)
+    };
+    let mut dx = if need_dx {
+        zeroed(d.n * d.c * d.l)
+    } else {
+        Vec::new()
+    };
+    let parts: Vec<(Vec<f32>, Vec<f32>)> = if need_dx {
+        dx.par_chunks_mut((CHUNK * d.c * d.l).max(1))
+            .enumerate()
+            .map(|(chunk, dx_chunk)| chunk_grads(chunk, Some(dx_chunk)))
+            .collect()
+    } else {
+        (0..d.n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|chunk| chunk_grads(chunk, None))
+            .collect()
+    };
     let mut dw = vec![0.0f32; d.f * d.c * d.k];
     let mut db = vec![0.0f32; d.f];
-    let mut dx = Vec::with_capacity(if need_dx { d.n * d.c * d.l } else { 0 });
-    for (dx_part, dw_part, db_part) in parts {
+    for (dw_part, db_part) in parts {
         dw.iter_mut().zip(&dw_part).for_each(|(a, b)| *a += b);
         db.iter_mut().zip(&db_part).for_each(|(a, b)| *a += b);
-        dx.extend_from_slice(&dx_part);
     }
     (need_dx.then_some(dx), dw, db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames built in scratch that last held NaNs: every row no position lands in is zero,
+    /// every other row holds its input position.
+    #[test]
+    fn frames_zero_the_rows_no_position_lands_in_whatever_the_scratch_held() {
+        let (m, c, l) = (3, 2, 7);
+        let spec = Conv1dSpec {
+            pad_left: 3,
+            pad_right: 2,
+            dilation: 2,
+        };
+        let d = ConvDims {
+            n: m,
+            c,
+            l,
+            f: 1,
+            k: 2,
+            l_out: 0,
+        };
+        let lead = 1;
+        let g = Frames::new(m, d, spec, lead);
+        Scratch::take(4 * g.rows() * c).fill(f32::NAN);
+        let x: Vec<f32> = (0..m * c * l).map(|i| i as f32 + 1.0).collect();
+        let frames = g.fill(&x, c, l, spec.pad_left, lead);
+        let mut expected = vec![0.0f32; g.rows() * c];
+        for (i, example) in x.chunks_exact(c * l).enumerate() {
+            for p in 0..l {
+                let s = spec.pad_left + p;
+                let row = i * g.example_rows() + (s % 2) * g.len + lead + s / 2;
+                for ch in 0..c {
+                    expected[row * c + ch] = example[ch * l + p];
+                }
+            }
+        }
+        assert_eq!(&frames[..], &expected[..]);
+    }
 }

@@ -11,9 +11,17 @@ use crate::backend::PoolSpec;
 /// Elements per parallel task: large enough that scheduling costs nothing next to the work.
 const GRAIN: usize = 1 << 14;
 
+/// `len` zeros, written by all cores: an output buffer that the caller's threads then fill,
+/// without one thread zeroing (and first touching) all of it before they start.
+pub(super) fn zeroed(len: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    out.par_extend(rayon::iter::repeat_n(0.0f32, len).with_min_len(GRAIN));
+    out
+}
+
 /// `f(a[i], b[i])` for every `i`, in parallel.
 fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = zeroed(a.len());
     out.par_chunks_mut(GRAIN)
         .zip(a.par_chunks(GRAIN).zip(b.par_chunks(GRAIN)))
         .for_each(|(o, (a, b))| {
@@ -26,7 +34,7 @@ fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32>
 
 /// `f(a[i])` for every `i`, in parallel.
 fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = zeroed(a.len());
     out.par_chunks_mut(GRAIN)
         .zip(a.par_chunks(GRAIN))
         .for_each(|(o, a)| o.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a)));
@@ -60,7 +68,7 @@ fn rows_per_task(len: usize) -> usize {
 
 /// Max pooling of `x (rows, l)` into `(rows, l_out)`.
 pub fn maxpool1d(x: &[f32], rows: usize, l: usize, l_out: usize, spec: PoolSpec) -> Vec<f32> {
-    let mut y = vec![0.0f32; rows * l_out];
+    let mut y = zeroed(rows * l_out);
     if y.is_empty() {
         return y;
     }
@@ -86,7 +94,7 @@ pub fn maxpool1d_backward(
     l_out: usize,
     spec: PoolSpec,
 ) -> Vec<f32> {
-    let mut dx = vec![0.0f32; rows * l];
+    let mut dx = zeroed(rows * l);
     if dy.is_empty() {
         return dx;
     }

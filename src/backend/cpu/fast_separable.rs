@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use super::fast_elementwise::zeroed;
 use super::gemm::{CHUNK, Matrix, matmul};
 
 /// `(N, C, L)` x `(U, L)` x `(U, C)` -> `(N, U)`; `dims` is `[N, C, L, U]`.
@@ -45,57 +46,68 @@ pub fn separable_backward(
     let [n, c, l, u] = dims;
     let channel = Matrix::row_major(chan, u, c);
     let positional = Matrix::row_major(pos, u, l);
-    let parts: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|chunk| {
-            let examples = chunk * CHUNK..((chunk + 1) * CHUNK).min(n);
-            let mut dpos = vec![0.0f32; u * l];
-            let mut dchan = vec![0.0f32; u * c];
-            let mut dx = vec![0.0f32; if need_dx { examples.len() * c * l } else { 0 }];
-            let (mut z, mut s, mut a) = (
-                vec![0.0f32; u * l],
-                vec![0.0f32; u * c],
-                vec![0.0f32; u * l],
-            );
-            for (i, example) in examples.enumerate() {
-                let x_n = Matrix::row_major(&x[example * c * l..(example + 1) * c * l], c, l);
-                let g = &dy[example * u..(example + 1) * u];
-                // dpos[u,l] += g[u] * sum_c chan[u,c] x[c,l]
-                matmul(channel, x_n, &mut z, 0.0);
-                // dchan[u,c] += g[u] * sum_l pos[u,l] x[c,l]
-                matmul(positional, x_n.t(), &mut s, 0.0);
-                for unit in 0..u {
-                    let gu = g[unit];
-                    let rows = unit * l..(unit + 1) * l;
-                    for (d, z) in dpos[rows.clone()].iter_mut().zip(&z[rows.clone()]) {
-                        *d += gu * z;
-                    }
-                    for (d, s) in dchan[unit * c..(unit + 1) * c]
-                        .iter_mut()
-                        .zip(&s[unit * c..(unit + 1) * c])
-                    {
-                        *d += gu * s;
-                    }
-                    for (a, p) in a[rows.clone()].iter_mut().zip(&pos[rows]) {
-                        *a = gu * p;
-                    }
+    // One chunk of examples: its (dpos, dchan), and its input gradient written into `dx`.
+    let chunk_grads = |chunk: usize, mut dx: Option<&mut [f32]>| {
+        let examples = chunk * CHUNK..((chunk + 1) * CHUNK).min(n);
+        let mut dpos = vec![0.0f32; u * l];
+        let mut dchan = vec![0.0f32; u * c];
+        let (mut z, mut s, mut a) = (
+            vec![0.0f32; u * l],
+            vec![0.0f32; u * c],
+            vec![0.0f32; u * l],
+        );
+        for (i, example) in examples.enumerate() {
+            let x_n = Matrix::row_major(&x[example * c * l..(example + 1) * c * l], c, l);
+            let g = &dy[example * u..(example + 1) * u];
+            // dpos[u,l] += g[u] * sum_c chan[u,c] x[c,l]
+            matmul(channel, x_n, &mut z, 0.0);
+            // dchan[u,c] += g[u] * sum_l pos[u,l] x[c,l]
+            matmul(positional, x_n.t(), &mut s, 0.0);
+            for unit in 0..u {
+                let gu = g[unit];
+                let rows = unit * l..(unit + 1) * l;
+                for (d, z) in dpos[rows.clone()].iter_mut().zip(&z[rows.clone()]) {
+                    *d += gu * z;
                 }
-                if need_dx {
-                    // dx[c,l] = sum_u chan[u,c] g[u] pos[u,l]
-                    let out = &mut dx[i * c * l..(i + 1) * c * l];
-                    matmul(channel.t(), Matrix::row_major(&a, u, l), out, 0.0);
+                for (d, s) in dchan[unit * c..(unit + 1) * c]
+                    .iter_mut()
+                    .zip(&s[unit * c..(unit + 1) * c])
+                {
+                    *d += gu * s;
+                }
+                for (a, p) in a[rows.clone()].iter_mut().zip(&pos[rows]) {
+                    *a = gu * p;
                 }
             }
-            (dx, dpos, dchan)
-        })
-        .collect();
+            if let Some(dx) = dx.as_deref_mut() {
+                // dx[c,l] = sum_u chan[u,c] g[u] pos[u,l]
+                let out = &mut dx[i * c * l..(i + 1) * c * l];
+                matmul(channel.t(), Matrix::row_major(&a, u, l), out, 0.0);
+            }
+        }
+        (dpos, dchan)
+    };
+    let mut dx = if need_dx {
+        zeroed(n * c * l)
+    } else {
+        Vec::new()
+    };
+    let parts: Vec<(Vec<f32>, Vec<f32>)> = if need_dx {
+        dx.par_chunks_mut((CHUNK * c * l).max(1))
+            .enumerate()
+            .map(|(chunk, dx_chunk)| chunk_grads(chunk, Some(dx_chunk)))
+            .collect()
+    } else {
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|chunk| chunk_grads(chunk, None))
+            .collect()
+    };
     let mut dpos = vec![0.0f32; u * l];
     let mut dchan = vec![0.0f32; u * c];
-    let mut dx = Vec::with_capacity(if need_dx { n * c * l } else { 0 });
-    for (dx_part, dpos_part, dchan_part) in parts {
+    for (dpos_part, dchan_part) in parts {
         dpos.iter_mut().zip(&dpos_part).for_each(|(a, b)| *a += b);
         dchan.iter_mut().zip(&dchan_part).for_each(|(a, b)| *a += b);
-        dx.extend_from_slice(&dx_part);
     }
     (need_dx.then_some(dx), dpos, dchan)
 }

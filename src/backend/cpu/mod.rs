@@ -10,6 +10,7 @@ mod fast_separable;
 mod gemm;
 pub mod kernels;
 mod narrow;
+mod scratch;
 mod transpose;
 
 use std::sync::Arc;
