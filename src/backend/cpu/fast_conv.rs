@@ -246,9 +246,10 @@ pub fn conv1d_backward(
         // Frames long enough for the output gradient after K - 1 leading zero rows.
         let g = Frames::new(m, d, spec, lead);
         let grad_frames = g.fill(dy_chunk, d.f, d.l_out, 0, lead);
+        // db: column sums of the frames (their zero rows add nothing), all F at once
         let mut db = vec![0.0f32; d.f];
-        for (row, values) in dy_chunk.chunks_exact(d.l_out).enumerate() {
-            db[row % d.f] += values.iter().sum::<f32>();
+        for row in grad_frames.chunks_exact(d.f.max(1)) {
+            db.iter_mut().zip(row).for_each(|(a, v)| *a += v);
         }
         // dw: the output gradient read from row `lead` on lines up with the input windows
         let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
