@@ -1,11 +1,12 @@
 //! The CPU backend's elementwise ops and max pooling: float32 throughout, split over all
 //! cores in fixed blocks. Each output element depends on its own inputs alone, so results do
 //! not depend on the split. [`kernels`](super::kernels) holds the reference versions, whose
-//! window search the pooling shares.
+//! window search the pooling's backward shares.
 
 use rayon::prelude::*;
 
 use super::kernels::window_argmax;
+
 use crate::backend::PoolSpec;
 
 /// Elements per parallel task: large enough that scheduling costs nothing next to the work.
@@ -66,6 +67,23 @@ fn rows_per_task(len: usize) -> usize {
     GRAIN.div_ceil(len.max(1))
 }
 
+/// The first maximum of every window of `x_row` (the value at [`window_argmax`]) into `best`.
+/// Windows advance together, one offset at a time: each window still sees its values in order,
+/// but the windows' comparisons are independent of one another, which a window-at-a-time loop
+/// (one dependent chain of selects) is not.
+fn window_maxima(x_row: &[f32], spec: PoolSpec, best: &mut [f32]) {
+    let starts = (0..best.len()).map(|o| o * spec.stride);
+    for (b, s) in best.iter_mut().zip(starts.clone()) {
+        *b = x_row[s];
+    }
+    for i in 1..spec.size {
+        for (b, s) in best.iter_mut().zip(starts.clone()) {
+            let v = x_row[s + i];
+            *b = if v > *b { v } else { *b };
+        }
+    }
+}
+
 /// Max pooling of `x (rows, l)` into `(rows, l_out)`.
 pub fn maxpool1d(x: &[f32], rows: usize, l: usize, l_out: usize, spec: PoolSpec) -> Vec<f32> {
     let mut y = zeroed(rows * l_out);
@@ -77,9 +95,7 @@ pub fn maxpool1d(x: &[f32], rows: usize, l: usize, l_out: usize, spec: PoolSpec)
         .zip(x.par_chunks(per_task * l))
         .for_each(|(y, x)| {
             for (y_row, x_row) in y.chunks_exact_mut(l_out).zip(x.chunks_exact(l)) {
-                for (o, v) in y_row.iter_mut().enumerate() {
-                    *v = x_row[window_argmax(x_row, o, spec)];
-                }
+                window_maxima(x_row, spec, y_row);
             }
         });
     y
