@@ -136,8 +136,7 @@ impl<'b, B: Backend> Tape<'b, B> {
         let y = self.backend.conv1d_relu(&xt, &wt, self.value(b), spec)?;
         let yt = y.clone();
         Ok(self.record(y, &[x, w, b], move |be, dy, want| {
-            let dz = be.relu_backward(&yt, dy)?;
-            let g = be.conv1d_backward(&xt, &wt, &dz, spec, want[0])?;
+            let g = be.conv1d_relu_backward(&xt, &wt, &yt, dy, spec, want[0])?;
             Ok(vec![g.dx, Some(g.dw), Some(g.db)])
         }))
     }

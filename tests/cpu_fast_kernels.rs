@@ -77,6 +77,47 @@ fn check(n: usize, c: usize, l: usize, f: usize, k: usize, spec: Conv1dSpec) {
     );
     assert_close(&format!("{what} dw"), &got(&grads.dw), &dw, 1e-5, 1e-4);
     assert_close(&format!("{what} db"), &got(&grads.db), &db, 1e-5, 1e-4);
+
+    // the fused relu's gradient: dy counts only where the fused output is positive
+    let relu_grads = Cpu
+        .conv1d_relu_backward(
+            &up(&x, &[n, c, l]),
+            &up(&w, &[f, c, k]),
+            &fused,
+            &up(&dy, &[n, f, d.l_out]),
+            spec,
+            true,
+        )
+        .unwrap();
+    let y_fused = got(&fused);
+    let masked: Vec<f32> = dy
+        .iter()
+        .zip(&y_fused)
+        .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
+        .collect();
+    let (dx, dw, db) = kernels::conv1d_backward(&x, &w, &masked, d, spec, true);
+    let relu_what = format!("{what} after relu");
+    assert_close(
+        &format!("{relu_what} dx"),
+        &got(&relu_grads.dx.unwrap()),
+        &dx.unwrap(),
+        1e-5,
+        1e-4,
+    );
+    assert_close(
+        &format!("{relu_what} dw"),
+        &got(&relu_grads.dw),
+        &dw,
+        1e-5,
+        1e-4,
+    );
+    assert_close(
+        &format!("{relu_what} db"),
+        &got(&relu_grads.db),
+        &db,
+        1e-5,
+        1e-4,
+    );
 }
 
 #[test]

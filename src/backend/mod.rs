@@ -153,6 +153,22 @@ pub trait Backend {
         self.relu(&self.conv1d(x, w, b, spec)?)
     }
 
+    /// Gradients of [`Backend::conv1d_relu`] given its output `y` and `dy`, both
+    /// `(N, F, L_out)`: [`Backend::relu_backward`] on `y`, then [`Backend::conv1d_backward`],
+    /// fused into one pass where the backend can.
+    fn conv1d_relu_backward(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        spec: Conv1dSpec,
+        need_dx: bool,
+    ) -> Result<Conv1dGrads<Self::Tensor>> {
+        let dz = self.relu_backward(y, dy)?;
+        self.conv1d_backward(x, w, &dz, spec, need_dx)
+    }
+
     /// Gradients of [`Backend::conv1d`] given `dy (N, F, L_out)`.
     fn conv1d_backward(
         &self,

@@ -225,12 +225,22 @@ pub fn conv1d(
     y
 }
 
-/// Gradients of [`conv1d`]: `(dx if need_dx, dw, db)`, as
+/// The gradient arriving at a convolution's output, `(N, F, L_out)`.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputGrad<'a> {
+    /// The upstream gradient.
+    pub dy: &'a [f32],
+    /// The output of a convolution fused with relu: `dy` counts only where it is positive.
+    pub relu_output: Option<&'a [f32]>,
+}
+
+/// Gradients of [`conv1d`] (or of [`conv1d`] with relu, masked by [`OutputGrad`]):
+/// `(dx if need_dx, dw, db)`, as
 /// [`kernels::conv1d_backward`](super::kernels::conv1d_backward).
 pub fn conv1d_backward(
     x: &[f32],
     w: &[f32],
-    dy: &[f32],
+    grad: OutputGrad,
     d: ConvDims,
     spec: Conv1dSpec,
     need_dx: bool,
@@ -242,10 +252,22 @@ pub fn conv1d_backward(
         let first = chunk * CHUNK;
         let m = CHUNK.min(d.n - first);
         let x_chunk = &x[first * d.c * d.l..(first + m) * d.c * d.l];
-        let dy_chunk = &dy[first * d.f * d.l_out..(first + m) * d.f * d.l_out];
+        let outputs = first * d.f * d.l_out..(first + m) * d.f * d.l_out;
+        let dy_chunk = &grad.dy[outputs.clone()];
         // Frames long enough for the output gradient after K - 1 leading zero rows.
         let g = Frames::new(m, d, spec, lead);
-        let grad_frames = g.fill(dy_chunk, d.f, d.l_out, 0, lead);
+        let grad_frames = match grad.relu_output {
+            None => g.fill(dy_chunk, d.f, d.l_out, 0, lead),
+            Some(y) => {
+                // the chunk's masked gradient stays in cache on its way into the frames
+                let mut masked = Scratch::take(dy_chunk.len());
+                let pairs = dy_chunk.iter().zip(&y[outputs]);
+                for (out, (&g, &v)) in masked.iter_mut().zip(pairs) {
+                    *out = if v > 0.0 { g } else { 0.0 };
+                }
+                g.fill(&masked, d.f, d.l_out, 0, lead)
+            }
+        };
         // db: column sums of the frames (their zero rows add nothing), all F at once
         let mut db = vec![0.0f32; d.f];
         for row in grad_frames.chunks_exact(d.f.max(1)) {

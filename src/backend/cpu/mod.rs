@@ -90,6 +90,34 @@ impl Cpu {
     }
 }
 
+impl Cpu {
+    /// [`Backend::conv1d_backward`], with `dy` first masked to where `relu_output > 0` when
+    /// given ([`Backend::conv1d_relu_backward`]).
+    fn convolve_backward(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        dy: &CpuTensor,
+        relu_output: Option<&CpuTensor>,
+        spec: Conv1dSpec,
+        need_dx: bool,
+    ) -> Result<Conv1dGrads<CpuTensor>> {
+        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
+        shapes::expect_same("conv1d_backward", &dy.shape, &[d.n, d.f, d.l_out])?;
+        let grad = fast_conv::OutputGrad {
+            dy: &dy.data,
+            relu_output: relu_output.map(|y| y.data.as_slice()),
+        };
+        let (dx, dw, db) = fast_conv::conv1d_backward(&x.data, &w.data, grad, d, spec, need_dx);
+        Ok(Conv1dGrads {
+            dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
+            dw: self.make(dw, &w.shape)?,
+            db: self.make(db, &bias_shape)?,
+        })
+    }
+}
+
 impl Backend for Cpu {
     type Tensor = CpuTensor;
 
@@ -146,6 +174,19 @@ impl Backend for Cpu {
         self.convolve(x, w, b, spec, true)
     }
 
+    fn conv1d_relu_backward(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        y: &CpuTensor,
+        dy: &CpuTensor,
+        spec: Conv1dSpec,
+        need_dx: bool,
+    ) -> Result<Conv1dGrads<CpuTensor>> {
+        shapes::expect_same("conv1d_relu_backward", &y.shape, &dy.shape)?;
+        self.convolve_backward(x, w, dy, Some(y), spec, need_dx)
+    }
+
     fn conv1d_backward(
         &self,
         x: &CpuTensor,
@@ -154,15 +195,7 @@ impl Backend for Cpu {
         spec: Conv1dSpec,
         need_dx: bool,
     ) -> Result<Conv1dGrads<CpuTensor>> {
-        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
-        let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
-        shapes::expect_same("conv1d_backward", &dy.shape, &[d.n, d.f, d.l_out])?;
-        let (dx, dw, db) = fast_conv::conv1d_backward(&x.data, &w.data, &dy.data, d, spec, need_dx);
-        Ok(Conv1dGrads {
-            dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
-            dw: self.make(dw, &w.shape)?,
-            db: self.make(db, &bias_shape)?,
-        })
+        self.convolve_backward(x, w, dy, None, spec, need_dx)
     }
 
     fn rc_expand(&self, w: &CpuTensor) -> Result<CpuTensor> {
