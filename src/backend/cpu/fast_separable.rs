@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::fast_elementwise::zeroed;
 use super::gemm::{CHUNK, Matrix, matmul};
+use super::scratch::Scratch;
 
 /// `(N, C, L)` x `(U, L)` x `(U, C)` -> `(N, U)`; `dims` is `[N, C, L, U]`.
 pub fn separable(x: &[f32], pos: &[f32], chan: &[f32], dims: [usize; 4]) -> Vec<f32> {
@@ -17,19 +18,27 @@ pub fn separable(x: &[f32], pos: &[f32], chan: &[f32], dims: [usize; 4]) -> Vec<
     if y.is_empty() {
         return y;
     }
-    let channel = Matrix::row_major(chan, u, c);
-    y.par_chunks_mut(u).zip(x.par_chunks(c * l)).for_each_init(
-        || vec![0.0f32; u * l],
-        |z, (y_n, x_n)| {
-            // z[u,l] = sum_c chan[u,c] x[c,l]
-            matmul(channel, Matrix::row_major(x_n, c, l), z, 0.0);
-            for (unit, out) in y_n.iter_mut().enumerate() {
-                let row = &z[unit * l..(unit + 1) * l];
-                let weights = &pos[unit * l..(unit + 1) * l];
-                *out = row.iter().zip(weights).map(|(a, b)| a * b).sum();
+    // per chunk of m examples, xs (m*C, L): s (U, m*C) = pos xs^T, then
+    // y[i,u] = sum_c chan[u,c] s[u, (i,c)]
+    let positional = Matrix::row_major(pos, u, l);
+    y.par_chunks_mut(CHUNK * u)
+        .zip(x.par_chunks((CHUNK * c * l).max(1)))
+        .for_each(|(y_chunk, x_chunk)| {
+            let rows = y_chunk.len() / u * c;
+            let mut s = Scratch::take(u * rows);
+            matmul(
+                positional,
+                Matrix::row_major(x_chunk, rows, l).t(),
+                &mut s,
+                0.0,
+            );
+            for (unit, s_unit) in s.chunks_exact(rows.max(1)).enumerate() {
+                let weights = &chan[unit * c..(unit + 1) * c];
+                for (i, s_example) in s_unit.chunks_exact(c.max(1)).enumerate() {
+                    y_chunk[i * u + unit] = s_example.iter().zip(weights).map(|(a, b)| a * b).sum();
+                }
             }
-        },
-    );
+        });
     y
 }
 
@@ -44,46 +53,49 @@ pub fn separable_backward(
     need_dx: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
     let [n, c, l, u] = dims;
-    let channel = Matrix::row_major(chan, u, c);
     let positional = Matrix::row_major(pos, u, l);
     // One chunk of examples: its (dpos, dchan), and its input gradient written into `dx`.
-    let chunk_grads = |chunk: usize, mut dx: Option<&mut [f32]>| {
-        let examples = chunk * CHUNK..((chunk + 1) * CHUNK).min(n);
-        let mut dpos = vec![0.0f32; u * l];
-        let mut dchan = vec![0.0f32; u * c];
-        let (mut z, mut s, mut a) = (
-            vec![0.0f32; u * l],
-            vec![0.0f32; u * c],
-            vec![0.0f32; u * l],
-        );
-        for (i, example) in examples.enumerate() {
-            let x_n = Matrix::row_major(&x[example * c * l..(example + 1) * c * l], c, l);
-            let g = &dy[example * u..(example + 1) * u];
-            // dpos[u,l] += g[u] * sum_c chan[u,c] x[c,l]
-            matmul(channel, x_n, &mut z, 0.0);
-            // dchan[u,c] += g[u] * sum_l pos[u,l] x[c,l]
-            matmul(positional, x_n.t(), &mut s, 0.0);
-            for unit in 0..u {
-                let gu = g[unit];
-                let rows = unit * l..(unit + 1) * l;
-                for (d, z) in dpos[rows.clone()].iter_mut().zip(&z[rows.clone()]) {
-                    *d += gu * z;
+    // With the chunk's input as `xs (m*C, L)` (rows are (example, channel)) and
+    // `a[u, (i,c)] = dy[i,u] chan[u,c]`, each gradient is one product over the whole chunk:
+    //   dpos (U, L)    = a xs
+    //   s (U, m*C)     = pos xs^T, then dchan[u,c] = sum_i dy[i,u] s[u, (i,c)]
+    //   dx (m*C, L)    = a^T pos
+    let chunk_grads = |chunk: usize, dx: Option<&mut [f32]>| {
+        let first = chunk * CHUNK;
+        let m = CHUNK.min(n - first);
+        let rows = m * c;
+        let xs = Matrix::row_major(&x[first * c * l..(first + m) * c * l], rows, l);
+        let g = &dy[first * u..(first + m) * u];
+        let mut a = Scratch::take(u * rows);
+        for (unit, a_unit) in a.chunks_exact_mut(rows.max(1)).enumerate() {
+            let weights = &chan[unit * c..(unit + 1) * c];
+            for (i, a_example) in a_unit.chunks_exact_mut(c.max(1)).enumerate() {
+                let gu = g[i * u + unit];
+                for (out, w) in a_example.iter_mut().zip(weights) {
+                    *out = gu * w;
                 }
-                for (d, s) in dchan[unit * c..(unit + 1) * c]
-                    .iter_mut()
-                    .zip(&s[unit * c..(unit + 1) * c])
-                {
+            }
+        }
+        let a = Matrix::row_major(&a, u, rows);
+        let mut dpos = vec![0.0f32; u * l];
+        matmul(a, xs, &mut dpos, 0.0);
+        let mut s = Scratch::take(u * rows);
+        matmul(positional, xs.t(), &mut s, 0.0);
+        let mut dchan = vec![0.0f32; u * c];
+        for (unit, (d, s_unit)) in dchan
+            .chunks_exact_mut(c.max(1))
+            .zip(s.chunks_exact(rows.max(1)))
+            .enumerate()
+        {
+            for (i, s_example) in s_unit.chunks_exact(c.max(1)).enumerate() {
+                let gu = g[i * u + unit];
+                for (d, s) in d.iter_mut().zip(s_example) {
                     *d += gu * s;
                 }
-                for (a, p) in a[rows.clone()].iter_mut().zip(&pos[rows]) {
-                    *a = gu * p;
-                }
             }
-            if let Some(dx) = dx.as_deref_mut() {
-                // dx[c,l] = sum_u chan[u,c] g[u] pos[u,l]
-                let out = &mut dx[i * c * l..(i + 1) * c * l];
-                matmul(channel.t(), Matrix::row_major(&a, u, l), out, 0.0);
-            }
+        }
+        if let Some(dx) = dx {
+            matmul(a.t(), positional, dx, 0.0);
         }
         (dpos, dchan)
     };
