@@ -219,6 +219,18 @@ impl Host {
     }
 }
 
+/// The benchmark models' Adam (PyTorch's defaults, lr 1e-3) at 1-based `step`.
+fn adam_hyper(step: u32) -> AdamStep {
+    AdamStep {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        step,
+    }
+}
+
 /// `[a, b, c]` as `axbxc`.
 fn dims(shape: &[usize]) -> String {
     shape
@@ -442,15 +454,7 @@ fn run_backend<B: Backend>(
     let mut step = 0;
     r.bench("adam_step", &w2_id, w2_elements, |b| {
         step += 1;
-        let hyper = AdamStep {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            step,
-        };
-        b.adam_step(&mut param, &dw2, &mut m, &mut v, hyper)
+        b.adam_step(&mut param, &dw2, &mut m, &mut v, adam_hyper(step))
     });
     // Adam over the whole small model's parameter set at once (the training step's update)
     let set = [
@@ -476,21 +480,13 @@ fn run_backend<B: Backend>(
         set_elements,
         |b| {
             step_all += 1;
-            let hyper = AdamStep {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-                step: step_all,
-            };
             let mut targets: Vec<AdamTarget<'_, B::Tensor>> = params
                 .iter_mut()
                 .zip(&grads)
                 .zip(ms.iter_mut().zip(&mut vs))
                 .map(|((param, grad), (m, v))| AdamTarget { param, grad, m, v })
                 .collect();
-            b.adam_step_all(&mut targets, hyper)
+            b.adam_step_all(&mut targets, adam_hyper(step_all))
         },
     );
     r.bench("sgd_step", &w2_id, w2_elements, |b| {

@@ -488,6 +488,18 @@ fn curvature_constraint_matches_cpu() {
     }
 }
 
+/// Adam at PyTorch's defaults with learning rate 0.01 and an L2 penalty of 0.01.
+fn adam_hyper(step: u32) -> AdamStep {
+    AdamStep {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.01,
+        step,
+    }
+}
+
 #[test]
 fn sgd_and_adam_steps_match_cpu() {
     let g = skip_without_gpu!();
@@ -502,14 +514,7 @@ fn sgd_and_adam_steps_match_cpu() {
         let grad = random_pair(g, 100 + step as u64, &shape);
         g.sgd_step(&mut sgd_gpu, &grad.gpu, 0.05).unwrap();
         Cpu.sgd_step(&mut sgd_cpu, &grad.cpu, 0.05).unwrap();
-        let hyper = AdamStep {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-            step,
-        };
+        let hyper = adam_hyper(step);
         g.adam_step(&mut adam_gpu, &grad.gpu, &mut m_gpu, &mut v_gpu, hyper)
             .unwrap();
         Cpu.adam_step(&mut adam_cpu, &grad.cpu, &mut m_cpu, &mut v_cpu, hyper)
@@ -700,14 +705,7 @@ fn adam_over_all_parameters_matches_cpu_in_one_dispatch() {
             .enumerate()
             .map(|(i, s)| random_pair(g, 1000 * step as u64 + i as u64, s))
             .collect();
-        let hyper = AdamStep {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-            step,
-        };
+        let hyper = adam_hyper(step);
         if step == 4 {
             // another handle on a parameter: the step must not change what it sees
             held = Some((gpu_p[0].clone(), cpu_p[0].clone()));

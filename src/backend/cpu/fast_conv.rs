@@ -25,6 +25,7 @@
 
 use rayon::prelude::*;
 
+use super::chunks::per_chunk;
 use super::fast_elementwise::zeroed;
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
@@ -300,29 +301,14 @@ pub fn conv1d_backward(
         }
         (dw, db)
     };
-    let mut dx = if need_dx {
-        zeroed(d.n * d.c * d.l)
-    } else {
-        Vec::new()
-    };
-    let parts: Vec<(Vec<f32>, Vec<f32>)> = if need_dx {
-        dx.par_chunks_mut((CHUNK * d.c * d.l).max(1))
-            .enumerate()
-            .map(|(chunk, dx_chunk)| chunk_grads(chunk, Some(dx_chunk)))
-            .collect()
-    } else {
-        (0..d.n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|chunk| chunk_grads(chunk, None))
-            .collect()
-    };
+    let (dx, parts) = per_chunk(d.n, d.c * d.l, need_dx, chunk_grads);
     let mut dw = vec![0.0f32; d.f * d.c * d.k];
     let mut db = vec![0.0f32; d.f];
     for (dw_part, db_part) in parts {
         dw.iter_mut().zip(&dw_part).for_each(|(a, b)| *a += b);
         db.iter_mut().zip(&db_part).for_each(|(a, b)| *a += b);
     }
-    (need_dx.then_some(dx), dw, db)
+    (dx, dw, db)
 }
 
 #[cfg(test)]

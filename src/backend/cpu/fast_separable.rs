@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::fast_elementwise::zeroed;
+use super::chunks::per_chunk;
 use super::gemm::{CHUNK, Matrix, matmul};
 use super::scratch::Scratch;
 
@@ -99,27 +99,12 @@ pub fn separable_backward(
         }
         (dpos, dchan)
     };
-    let mut dx = if need_dx {
-        zeroed(n * c * l)
-    } else {
-        Vec::new()
-    };
-    let parts: Vec<(Vec<f32>, Vec<f32>)> = if need_dx {
-        dx.par_chunks_mut((CHUNK * c * l).max(1))
-            .enumerate()
-            .map(|(chunk, dx_chunk)| chunk_grads(chunk, Some(dx_chunk)))
-            .collect()
-    } else {
-        (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|chunk| chunk_grads(chunk, None))
-            .collect()
-    };
+    let (dx, parts) = per_chunk(n, c * l, need_dx, chunk_grads);
     let mut dpos = vec![0.0f32; u * l];
     let mut dchan = vec![0.0f32; u * c];
     for (dpos_part, dchan_part) in parts {
         dpos.iter_mut().zip(&dpos_part).for_each(|(a, b)| *a += b);
         dchan.iter_mut().zip(&dchan_part).for_each(|(a, b)| *a += b);
     }
-    (need_dx.then_some(dx), dpos, dchan)
+    (dx, dpos, dchan)
 }

@@ -4,6 +4,7 @@
 //! the plain loops of [`kernels`] with f64 accumulation. [`kernels`] is the reference: written to be obviously right, checked
 //! against finite differences, and the yardstick for the fast convolution and the GPU.
 
+mod chunks;
 mod fast_conv;
 mod fast_elementwise;
 mod fast_separable;
