@@ -1,11 +1,13 @@
 //! Reading sequences and labels: FASTA (plain or gzip) with a labels TSV, BED intervals on an
 //! indexed genome, and the datasets of `../shared/data`; a [`Dataset`] of fixed-length
-//! sequences with per-task labels, its splits, and one-hot batches.
+//! sequences with per-task labels, its splits, and one-hot batches; and the tiling of a genome
+//! into the windows of a scan.
 
 pub mod bed;
 pub mod dataset;
 pub mod fasta;
 pub mod labels;
 pub mod simdata;
+pub mod tiling;
 
 pub use dataset::{Batch, Dataset};
