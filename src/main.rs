@@ -208,6 +208,41 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
     },
+    /// Score every window along a genome (or BED regions of it) and write one bedGraph per
+    /// task, sorted, reading the genome through its index batch by batch.
+    Scan {
+        /// A training output folder or a weights file.
+        #[arg(long)]
+        model: PathBuf,
+        /// An uncompressed FASTA; its .fai index is created beside it when missing.
+        #[arg(long)]
+        genome: PathBuf,
+        /// Scan these regions instead of the whole genome: BED with the columns chrom, start,
+        /// end, in any order; overlapping regions are merged.
+        #[arg(long)]
+        regions: Option<PathBuf>,
+        /// Window length in bp; must be the model's input length (the default).
+        #[arg(long)]
+        window: Option<usize>,
+        /// Bases from one window's start to the next. Each window's score is reported on its
+        /// central STRIDE bases (on the whole window when STRIDE is larger), so intervals
+        /// never overlap.
+        #[arg(long)]
+        stride: usize,
+        /// The bedGraph to write; with several tasks, one file per task named OUT with
+        /// `.<task>` before the extension.
+        #[arg(long)]
+        out: PathBuf,
+        /// Windows per batch.
+        #[arg(long, default_value_t = 1024)]
+        batch_size: usize,
+        /// Leave out windows in which more than this fraction of bases is not A, C, G or T.
+        #[arg(long, default_value_t = 0.5)]
+        max_n_fraction: f64,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+    },
     /// Print auROC and auPRC per task on labelled sequences.
     Evaluate {
         /// A training output folder or a weights file.
@@ -365,6 +400,30 @@ fn run(command: Command) -> sepfc::Result<()> {
             batch_size,
             device,
         } => commands::predict::run(&model, &fasta, &out, batch_size, device.into()),
+        Command::Scan {
+            model,
+            genome,
+            regions,
+            window,
+            stride,
+            out,
+            batch_size,
+            max_n_fraction,
+            device,
+        } => commands::scan::run(
+            commands::scan::ScanOptions {
+                model,
+                genome,
+                regions,
+                window,
+                stride,
+                out,
+                batch_size,
+                max_n_fraction,
+            },
+            device.into(),
+        )
+        .map(|_| ()),
         Command::Evaluate {
             model,
             fasta,

@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod experiment;
 pub mod explain;
 pub mod predict;
+pub mod scan;
 pub mod simulate;
 pub mod train;
 

@@ -204,20 +204,85 @@ impl<B: Backend> Model<B> {
 /// Writes `bytes` to `path` through a temporary file beside it and a rename, so that readers
 /// and interrupted runs never see a half-written file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&temp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&temp, path));
-    if let Err(source) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(Error::Io {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes).map_err(|e| file.error(e))?;
+    file.commit()
+}
+
+/// A file written through a temporary file beside its path (buffered) and renamed into place
+/// by [`AtomicFile::commit`]; dropped without a commit, it removes the temporary file and
+/// leaves `path` as it was.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    temp: std::path::PathBuf,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+        let file = std::fs::File::create(&temp).map_err(|source| Error::Io {
             path: path.display().to_string(),
             source,
-        });
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            writer: Some(std::io::BufWriter::new(file)),
+        })
     }
-    Ok(())
+
+    /// An I/O error on this file, naming its final path.
+    pub fn error(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        let writer = self
+            .writer
+            .take()
+            .expect("an uncommitted file has its writer");
+        let done = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&self.temp, &self.path));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        done.map_err(|e| self.error(e))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer
+            .as_mut()
+            .expect("an uncommitted file has its writer")
+            .write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer
+            .as_mut()
+            .expect("an uncommitted file has its writer")
+            .flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
 }

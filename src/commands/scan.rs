@@ -1,0 +1,201 @@
+//! `sepfc scan`: a model's predictions along a whole genome (or regions of it), one bedGraph
+//! per task. The genome is read window batch by window batch through its index, so memory
+//! stays the same whatever the genome's size; see [`crate::data::tiling`] for which windows
+//! are scored and where each score is reported.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::device::{BackendTask, Device, run_on};
+use super::predict::weights_path;
+use crate::backend::Backend;
+use crate::data::bed::{Genome, fai_path, read_bed, write_fai};
+use crate::data::tiling::{Span, reported_interval, sorted_regions, whole_genome, window_starts};
+use crate::model::{AtomicFile, Model};
+use crate::{Error, Result, dna};
+
+/// What `sepfc scan` does.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// A training output folder or a weights file.
+    pub model: PathBuf,
+    /// An uncompressed FASTA; its `.fai` index is created beside it when missing.
+    pub genome: PathBuf,
+    /// A BED file of regions to scan instead of the whole genome (any order; overlaps merged).
+    pub regions: Option<PathBuf>,
+    /// Window length; must be the model's input length (`None`: that length).
+    pub window: Option<usize>,
+    /// Bases from one window's start to the next.
+    pub stride: usize,
+    /// The bedGraph to write; with several tasks, `OUT` with `.<task>` before its extension,
+    /// one file per task.
+    pub out: PathBuf,
+    /// Windows per batch.
+    pub batch_size: usize,
+    /// Windows with a larger fraction of bases other than A, C, G, T are not scored (their
+    /// interval is left out of the bedGraph).
+    pub max_n_fraction: f64,
+}
+
+/// What a scan did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScanSummary {
+    /// Windows scored and written.
+    pub windows: u64,
+    /// Windows left out for their Ns.
+    pub skipped_for_n: u64,
+    /// Regions or chromosomes shorter than the window (no window at all).
+    pub too_short: u64,
+    /// Scored windows per second, reading and writing included.
+    pub windows_per_second: f64,
+}
+
+/// The bedGraph of each task: `out` itself for one task, else `out` with `.<task>` inserted
+/// before its extension (`scan.bedgraph` -> `scan.ctcf.bedgraph`).
+pub fn task_paths(out: &Path, tasks: &[String]) -> Vec<PathBuf> {
+    if tasks.len() == 1 {
+        return vec![out.to_path_buf()];
+    }
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let ext = out
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    tasks
+        .iter()
+        .map(|task| out.with_file_name(format!("{stem}.{task}{ext}")))
+        .collect()
+}
+
+struct ScanJob {
+    options: ScanOptions,
+    genome: Genome,
+    spans: Vec<Span>,
+}
+
+impl BackendTask for ScanJob {
+    type Output = ScanSummary;
+
+    fn run<B: Backend + 'static>(self, backend: &B) -> Result<ScanSummary> {
+        let o = &self.options;
+        let model = Model::load(backend, &weights_path(&o.model))?;
+        let window = model.input_length();
+        if let Some(w) = o.window.filter(|&w| w != window) {
+            return Err(Error::Config(format!(
+                "--window {w}: the model reads windows of {window} bp"
+            )));
+        }
+        let tasks = model.task_names().to_vec();
+        let mut files = task_paths(&o.out, &tasks)
+            .iter()
+            .map(|p| AtomicFile::create(p))
+            .collect::<Result<Vec<_>>>()?;
+        for (file, task) in files.iter_mut().zip(&tasks) {
+            writeln!(file, "track type=bedGraph name=\"{task}\"").map_err(|e| file.error(e))?;
+        }
+        let started = Instant::now();
+        let mut summary = ScanSummary {
+            windows: 0,
+            skipped_for_n: 0,
+            too_short: 0,
+            windows_per_second: 0.0,
+        };
+        let (w, stride) = (window as u64, o.stride as u64);
+        let max_n = (o.max_n_fraction * window as f64).floor() as usize;
+        let batch = o.batch_size.max(1);
+        for span in &self.spans {
+            let starts: Vec<u64> = window_starts(span, w, stride).collect();
+            if starts.is_empty() {
+                summary.too_short += 1;
+                continue;
+            }
+            for group in starts.chunks(batch) {
+                let first = group[0];
+                let last = group[group.len() - 1];
+                let bases = self.genome.fetch(&span.chrom, first, last + w)?;
+                let mut kept = Vec::with_capacity(group.len());
+                let mut seqs = Vec::with_capacity(group.len());
+                for &start in group {
+                    let at = (start - first) as usize;
+                    let seq = &bases[at..at + window];
+                    let ns = seq.iter().filter(|&&b| dna::channel(b).is_none()).count();
+                    if ns > max_n {
+                        summary.skipped_for_n += 1;
+                        continue;
+                    }
+                    kept.push(start);
+                    seqs.push(seq.to_vec());
+                }
+                if seqs.is_empty() {
+                    continue;
+                }
+                let logits = crate::train::logits(backend, &model, &seqs, batch)?;
+                for (&start, row) in kept.iter().zip(logits.chunks(tasks.len())) {
+                    let (a, b) = reported_interval(start, w, stride);
+                    for (file, &z) in files.iter_mut().zip(row) {
+                        let p = 1.0 / (1.0 + (-z).exp());
+                        writeln!(file, "{}\t{a}\t{b}\t{p:.6}", span.chrom)
+                            .map_err(|e| file.error(e))?;
+                    }
+                }
+                summary.windows += kept.len() as u64;
+            }
+        }
+        for file in files {
+            file.commit()?;
+        }
+        summary.windows_per_second = summary.windows as f64 / started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}
+
+/// Runs `sepfc scan`, printing what it scored and where it wrote.
+pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
+    if options.stride == 0 {
+        return Err(Error::Config("--stride must be at least 1".into()));
+    }
+    if !(0.0..=1.0).contains(&options.max_n_fraction) {
+        return Err(Error::Config(format!(
+            "--max-n-fraction {} is not a fraction in [0, 1]",
+            options.max_n_fraction
+        )));
+    }
+    if !fai_path(&options.genome).exists() {
+        eprintln!(
+            "sepfc: indexing {} (writing {})",
+            options.genome.display(),
+            fai_path(&options.genome).display()
+        );
+        write_fai(&options.genome)?;
+    }
+    let genome = Genome::open(&options.genome)?;
+    let spans = match &options.regions {
+        Some(path) => {
+            let bed = read_bed(path, 3)?;
+            sorted_regions(&bed.intervals, genome.chroms(), &bed.path)?
+        }
+        None => whole_genome(genome.chroms()),
+    };
+    let out = options.out.clone();
+    let summary = run_on(
+        device,
+        ScanJob {
+            options,
+            genome,
+            spans,
+        },
+    )?;
+    println!(
+        "scored {} windows ({:.0} windows/s); {} left out for Ns, {} regions shorter than the window; wrote {}",
+        summary.windows,
+        summary.windows_per_second,
+        summary.skipped_for_n,
+        summary.too_short,
+        out.display()
+    );
+    Ok(summary)
+}

@@ -1,0 +1,241 @@
+//! `sepfc scan` on a small genome built here: every bedGraph value equals the model's
+//! prediction on the same window, windows tile as documented, and a chromosome shorter than
+//! the window, N runs and an unsorted, overlapping regions BED behave as documented.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::rng;
+use rand::Rng;
+use sepfc::backend::cpu::Cpu;
+use sepfc::commands::Device;
+use sepfc::commands::scan::{ScanOptions, run, task_paths};
+use sepfc::config::Config;
+use sepfc::data::tiling::reported_interval;
+use sepfc::model::Model;
+
+const LENGTH: usize = 24;
+const STRIDE: usize = 7;
+
+const MODEL: &str = r#"
+    [[layers]]
+    type = "revcomp_conv1d"
+    filters = 3
+    kernel_size = 5
+    activation = "relu"
+    [[layers]]
+    type = "maxpool1d"
+    pool_size = 2
+    [[layers]]
+    type = "separable_fc"
+    units = 4
+    activation = "relu"
+    [[layers]]
+    type = "dense"
+    units = 2
+"#;
+
+/// The genome: `chrA` 300 bp, `chrShort` 20 bp (shorter than a window), `chrN` 200 bp with
+/// Ns at 60..90.
+fn genome(seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut r = rng(seed);
+    let mut random =
+        |n: usize| -> Vec<u8> { (0..n).map(|_| b"ACGT"[r.random_range(0..4)]).collect() };
+    let mut with_ns = random(200);
+    with_ns[60..90].fill(b'N');
+    vec![
+        ("chrA".into(), random(300)),
+        ("chrShort".into(), random(20)),
+        ("chrN".into(), with_ns),
+    ]
+}
+
+fn write_fasta(path: &Path, chroms: &[(String, Vec<u8>)]) {
+    let mut text = String::new();
+    for (name, seq) in chroms {
+        text += &format!(">{name}\n");
+        for line in seq.chunks(60) {
+            text += std::str::from_utf8(line).unwrap();
+            text.push('\n');
+        }
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// `(chrom, start, end) -> value` of a bedGraph, checking it is sorted within chromosomes.
+fn read_bedgraph(path: &Path) -> Vec<(String, u64, u64, f32)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("track type=bedGraph"));
+    lines
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 4, "{line}");
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The probabilities `model` gives each window, keyed by the interval scan reports it on.
+fn expected(
+    model: &Model<Cpu>,
+    chroms: &[(String, Vec<u8>)],
+    windows: &[(&str, u64)],
+) -> BTreeMap<(String, u64), Vec<f32>> {
+    let seqs: Vec<Vec<u8>> = windows
+        .iter()
+        .map(|&(chrom, start)| {
+            let seq = &chroms.iter().find(|c| c.0 == chrom).unwrap().1;
+            seq[start as usize..start as usize + LENGTH].to_vec()
+        })
+        .collect();
+    let logits = sepfc::train::logits(&Cpu, model, &seqs, 5).unwrap();
+    windows
+        .iter()
+        .zip(logits.chunks(2))
+        .map(|(&(chrom, start), z)| {
+            let (a, _) = reported_interval(start, LENGTH as u64, STRIDE as u64);
+            let p = z.iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect();
+            ((chrom.to_string(), a), p)
+        })
+        .collect()
+}
+
+fn options(dir: &Path, model: &Path, regions: Option<&Path>) -> ScanOptions {
+    ScanOptions {
+        model: model.to_path_buf(),
+        genome: dir.join("genome.fa"),
+        regions: regions.map(Path::to_path_buf),
+        window: None,
+        stride: STRIDE,
+        out: dir.join("scan.bedgraph"),
+        batch_size: 4,
+        max_n_fraction: 0.5,
+    }
+}
+
+/// Checks the two task bedGraphs of a scan against `expected`, in order.
+fn check_outputs(out: &Path, expected: &BTreeMap<(String, u64), Vec<f32>>, order: &[&str]) {
+    let paths = task_paths(out, &["task0".into(), "task1".into()]);
+    for (task, path) in paths.iter().enumerate() {
+        let rows = read_bedgraph(path);
+        assert_eq!(rows.len(), expected.len(), "{}", path.display());
+        let chroms: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let mut seen: Vec<&str> = chroms.clone();
+        seen.dedup();
+        assert_eq!(
+            seen,
+            order,
+            "chromosomes out of order in {}",
+            path.display()
+        );
+        for pair in rows.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                assert!(pair[0].2 <= pair[1].1, "overlap or unsorted: {pair:?}");
+            }
+        }
+        for (chrom, a, b, value) in &rows {
+            assert_eq!(b - a, STRIDE as u64);
+            let want = expected[&(chrom.clone(), *a)][task];
+            assert!(
+                (value - want).abs() <= 1e-6,
+                "{chrom}:{a} task {task}: {value} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_whole_genome_scan_equals_predictions_on_the_same_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let chroms = genome(1);
+    write_fasta(&dir.path().join("genome.fa"), &chroms);
+    let model = Model::new(&Cpu, Config::from_toml_str(MODEL).unwrap(), LENGTH, 3).unwrap();
+    let model_path = dir.path().join("model.safetensors");
+    model.save(&Cpu, &model_path).unwrap();
+
+    let summary = run(options(dir.path(), &model_path, None), Device::Cpu).unwrap();
+    // chrA: starts 0, 7, ..., 273 (40 windows); chrN: 26 windows, of which those with more
+    // than 12 of their 24 bases in the N run 60..90 are left out
+    let mut windows: Vec<(&str, u64)> = (0..=276 / 7).map(|k| ("chrA", 7 * k)).collect();
+    let n_windows: Vec<u64> = (0..=176 / 7).map(|k| 7 * k).collect();
+    let mut skipped = 0;
+    for &start in &n_windows {
+        let ns = (start.max(60)..(start + 24).min(90)).count();
+        if ns > 12 {
+            skipped += 1;
+        } else {
+            windows.push(("chrN", start));
+        }
+    }
+    assert!(skipped > 0 && skipped < n_windows.len());
+    assert_eq!(summary.windows, windows.len() as u64);
+    assert_eq!(summary.skipped_for_n, skipped as u64);
+    assert_eq!(summary.too_short, 1, "chrShort has no window");
+    assert!(
+        dir.path().join("genome.fa.fai").exists(),
+        "the index was created"
+    );
+    check_outputs(
+        &dir.path().join("scan.bedgraph"),
+        &expected(&model, &chroms, &windows),
+        &["chrA", "chrN"],
+    );
+}
+
+#[test]
+fn unsorted_overlapping_regions_are_scanned_once_in_genome_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let chroms = genome(2);
+    write_fasta(&dir.path().join("genome.fa"), &chroms);
+    let model = Model::new(&Cpu, Config::from_toml_str(MODEL).unwrap(), LENGTH, 4).unwrap();
+    let model_path = dir.path().join("model.safetensors");
+    model.save(&Cpu, &model_path).unwrap();
+    let regions = dir.path().join("regions.bed");
+    // chrN before chrA, and two overlapping chrA regions that merge into 10..150
+    std::fs::write(
+        &regions,
+        "chrN\t100\t200\nchrA\t80\t150\nchrA\t10\t100\nchrShort\t0\t20\n",
+    )
+    .unwrap();
+    let summary = run(
+        options(dir.path(), &model_path, Some(&regions)),
+        Device::Cpu,
+    )
+    .unwrap();
+    let mut windows: Vec<(&str, u64)> =
+        (0..=(126 - 10) / 7).map(|k| ("chrA", 10 + 7 * k)).collect();
+    windows.extend((0..=(176 - 100) / 7).map(|k| ("chrN", 100 + 7 * k)));
+    assert_eq!(summary.windows, windows.len() as u64);
+    assert_eq!(summary.too_short, 1);
+    check_outputs(
+        &dir.path().join("scan.bedgraph"),
+        &expected(&model, &chroms, &windows),
+        &["chrA", "chrN"],
+    );
+
+    // a region on a chromosome the genome lacks names the file and line
+    std::fs::write(&regions, "chrA\t0\t50\nchrZ\t0\t50\n").unwrap();
+    let err = run(
+        options(dir.path(), &model_path, Some(&regions)),
+        Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("regions.bed:2:") && err.contains("chrZ"),
+        "{err}"
+    );
+    // and a window other than the model's length is refused
+    let mut wrong = options(dir.path(), &model_path, None);
+    wrong.window = Some(LENGTH + 1);
+    let err = run(wrong, Device::Cpu).unwrap_err().to_string();
+    assert!(err.contains("--window") && err.contains("24 bp"), "{err}");
+}
