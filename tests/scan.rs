@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::rng;
 use rand::Rng;
@@ -37,9 +37,12 @@ const MODEL: &str = r#"
     units = 2
 "#;
 
+/// Chromosome names and sequences, in file order.
+type Genome = Vec<(String, Vec<u8>)>;
+
 /// The genome: `chrA` 300 bp, `chrShort` 20 bp (shorter than a window), `chrN` 200 bp with
 /// Ns at 60..90.
-fn genome(seed: u64) -> Vec<(String, Vec<u8>)> {
+fn genome(seed: u64) -> Genome {
     let mut r = rng(seed);
     let mut random =
         |n: usize| -> Vec<u8> { (0..n).map(|_| b"ACGT"[r.random_range(0..4)]).collect() };
@@ -108,6 +111,19 @@ fn expected(
         .collect()
 }
 
+/// A folder with the genome of `seed` (`genome.fa`, not indexed) and a model of random
+/// weights saved as `model.safetensors`.
+fn setup(seed: u64) -> (tempfile::TempDir, Genome, Model<Cpu>, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let chroms = genome(seed);
+    write_fasta(&dir.path().join("genome.fa"), &chroms);
+    let config = Config::from_toml_str(MODEL).unwrap();
+    let model = Model::new(&Cpu, config, LENGTH, seed + 2).unwrap();
+    let model_path = dir.path().join("model.safetensors");
+    model.save(&Cpu, &model_path).unwrap();
+    (dir, chroms, model, model_path)
+}
+
 fn options(dir: &Path, model: &Path, regions: Option<&Path>) -> ScanOptions {
     ScanOptions {
         model: model.to_path_buf(),
@@ -154,12 +170,7 @@ fn check_outputs(out: &Path, expected: &BTreeMap<(String, u64), Vec<f32>>, order
 
 #[test]
 fn a_whole_genome_scan_equals_predictions_on_the_same_windows() {
-    let dir = tempfile::tempdir().unwrap();
-    let chroms = genome(1);
-    write_fasta(&dir.path().join("genome.fa"), &chroms);
-    let model = Model::new(&Cpu, Config::from_toml_str(MODEL).unwrap(), LENGTH, 3).unwrap();
-    let model_path = dir.path().join("model.safetensors");
-    model.save(&Cpu, &model_path).unwrap();
+    let (dir, chroms, model, model_path) = setup(1);
 
     let summary = run(options(dir.path(), &model_path, None), Device::Cpu).unwrap();
     // chrA: starts 0, 7, ..., 273 (40 windows); chrN: 26 windows, of which those with more
@@ -192,12 +203,7 @@ fn a_whole_genome_scan_equals_predictions_on_the_same_windows() {
 
 #[test]
 fn unsorted_overlapping_regions_are_scanned_once_in_genome_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let chroms = genome(2);
-    write_fasta(&dir.path().join("genome.fa"), &chroms);
-    let model = Model::new(&Cpu, Config::from_toml_str(MODEL).unwrap(), LENGTH, 4).unwrap();
-    let model_path = dir.path().join("model.safetensors");
-    model.save(&Cpu, &model_path).unwrap();
+    let (dir, chroms, model, model_path) = setup(2);
     let regions = dir.path().join("regions.bed");
     // chrN before chrA, and two overlapping chrA regions that merge into 10..150
     std::fs::write(
