@@ -217,8 +217,8 @@ enum Command {
         /// An uncompressed FASTA; its .fai index is created beside it when missing.
         #[arg(long)]
         genome: PathBuf,
-        /// Scan these regions instead of the whole genome: BED with the columns chrom, start,
-        /// end, in any order; overlapping regions are merged.
+        /// Scan these regions instead of the whole genome: BED (chrom, start, end; further
+        /// columns ignored), in any order; overlapping regions are merged.
         #[arg(long)]
         regions: Option<PathBuf>,
         /// Window length in bp; must be the model's input length (the default).

@@ -205,10 +205,11 @@ fn a_whole_genome_scan_equals_predictions_on_the_same_windows() {
 fn unsorted_overlapping_regions_are_scanned_once_in_genome_order() {
     let (dir, chroms, model, model_path) = setup(2);
     let regions = dir.path().join("regions.bed");
-    // chrN before chrA, and two overlapping chrA regions that merge into 10..150
+    // BED6 (name, score and strand ignored); chrN before chrA, and two overlapping chrA
+    // regions that merge into 10..150
     std::fs::write(
         &regions,
-        "chrN\t100\t200\nchrA\t80\t150\nchrA\t10\t100\nchrShort\t0\t20\n",
+        "chrN\t100\t200\tp1\t0\t+\nchrA\t80\t150\tp2\t5\t-\nchrA\t10\t100\t.\t0\t.\nchrShort\t0\t20\tp4\t1\t+\n",
     )
     .unwrap();
     let summary = run(

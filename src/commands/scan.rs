@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::device::{BackendTask, Device, run_on};
 use super::predict::weights_path;
 use crate::backend::Backend;
-use crate::data::bed::{Genome, fai_path, read_bed, write_fai};
+use crate::data::bed::{Genome, fai_path, read_regions, write_fai};
 use crate::data::tiling::{Span, reported_interval, sorted_regions, whole_genome, window_starts};
 use crate::model::{AtomicFile, Model};
 use crate::{Error, Result, dna};
@@ -22,7 +22,8 @@ pub struct ScanOptions {
     pub model: PathBuf,
     /// An uncompressed FASTA; its `.fai` index is created beside it when missing.
     pub genome: PathBuf,
-    /// A BED file of regions to scan instead of the whole genome (any order; overlaps merged).
+    /// A BED file of regions to scan instead of the whole genome (chrom, start, end; further
+    /// columns ignored; any order; overlaps merged).
     pub regions: Option<PathBuf>,
     /// Window length; must be the model's input length (`None`: that length).
     pub window: Option<usize>,
@@ -175,7 +176,7 @@ pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
     let genome = Genome::open(&options.genome)?;
     let spans = match &options.regions {
         Some(path) => {
-            let bed = read_bed(path, 3)?;
+            let bed = read_regions(path)?;
             sorted_regions(&bed.intervals, genome.chroms(), &bed.path)?
         }
         None => whole_genome(genome.chroms()),

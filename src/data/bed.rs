@@ -88,7 +88,18 @@ pub type Window = (String, Vec<u8>, Vec<Option<f32>>);
 /// a coordinate that is not a non-negative integer, `end < start`, a label that is not a number
 /// in `[0, 1]` or missing, and a file with no intervals.
 pub fn read_bed(path: &Path, label_columns_from: usize) -> Result<Bed> {
-    if label_columns_from < 3 {
+    read_bed_columns(path, Some(label_columns_from))
+}
+
+/// Reads a BED file of regions: `chrom start end`, any further columns (name, score, strand,
+/// ...) ignored. Errors as [`read_bed`]'s, less those about labels.
+pub fn read_regions(path: &Path) -> Result<Bed> {
+    read_bed_columns(path, None)
+}
+
+/// [`read_bed`] with labels from the 0-based column `label_columns_from`, or with no labels.
+fn read_bed_columns(path: &Path, label_columns_from: Option<usize>) -> Result<Bed> {
+    if let Some(label_columns_from) = label_columns_from.filter(|&from| from < 3) {
         return Err(Error::invalid(
             "read_bed",
             format!(
@@ -116,6 +127,7 @@ pub fn read_bed(path: &Path, label_columns_from: usize) -> Result<Bed> {
                 .map(|s| s.trim().to_string())
                 .collect();
             if header.is_none() && intervals.is_empty() && names.len() >= 3 {
+                let label_columns_from = label_columns_from.unwrap_or(names.len());
                 if names.len() < label_columns_from {
                     return Err(input_error(
                         &origin,
@@ -133,6 +145,7 @@ pub fn read_bed(path: &Path, label_columns_from: usize) -> Result<Bed> {
             continue;
         }
         let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+        let label_columns_from = label_columns_from.unwrap_or(fields.len());
         if fields.len() < 3 {
             let hint = if line.contains(' ') {
                 " (is the file tab-separated?)"
