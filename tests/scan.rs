@@ -137,8 +137,13 @@ fn options(dir: &Path, model: &Path, regions: Option<&Path>) -> ScanOptions {
     }
 }
 
-/// Checks the two task bedGraphs of a scan against `expected`, in order.
-fn check_outputs(out: &Path, expected: &BTreeMap<(String, u64), Vec<f32>>, order: &[&str]) {
+/// Checks the two task bedGraphs of a scan against `expected` (to `atol`), in order.
+fn check_outputs(
+    out: &Path,
+    expected: &BTreeMap<(String, u64), Vec<f32>>,
+    order: &[&str],
+    atol: f32,
+) {
     let paths = task_paths(out, &["task0".into(), "task1".into()]);
     for (task, path) in paths.iter().enumerate() {
         let rows = read_bedgraph(path);
@@ -161,7 +166,7 @@ fn check_outputs(out: &Path, expected: &BTreeMap<(String, u64), Vec<f32>>, order
             assert_eq!(b - a, STRIDE as u64);
             let want = expected[&(chrom.clone(), *a)][task];
             assert!(
-                (value - want).abs() <= 1e-6,
+                (value - want).abs() <= atol,
                 "{chrom}:{a} task {task}: {value} vs {want}"
             );
         }
@@ -198,6 +203,7 @@ fn a_whole_genome_scan_equals_predictions_on_the_same_windows() {
         &dir.path().join("scan.bedgraph"),
         &expected(&model, &chroms, &windows),
         &["chrA", "chrN"],
+        1e-6,
     );
 }
 
@@ -226,6 +232,7 @@ fn unsorted_overlapping_regions_are_scanned_once_in_genome_order() {
         &dir.path().join("scan.bedgraph"),
         &expected(&model, &chroms, &windows),
         &["chrA", "chrN"],
+        1e-6,
     );
 
     // a region on a chromosome the genome lacks names the file and line
@@ -245,4 +252,27 @@ fn unsorted_overlapping_regions_are_scanned_once_in_genome_order() {
     wrong.window = Some(LENGTH + 1);
     let err = run(wrong, Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("--window") && err.contains("24 bp"), "{err}");
+}
+
+#[test]
+fn a_scan_on_the_gpu_matches_the_cpu_predictions() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let (dir, chroms, model, model_path) = setup(5);
+    let summary = run(options(dir.path(), &model_path, None), Device::Gpu).unwrap();
+    let mut windows: Vec<(&str, u64)> = (0..=276 / 7).map(|k| ("chrA", 7 * k)).collect();
+    for start in (0..=176 / 7).map(|k| 7 * k) {
+        if (start.max(60)..(start + 24).min(90)).count() <= 12 {
+            windows.push(("chrN", start));
+        }
+    }
+    assert_eq!(summary.windows, windows.len() as u64);
+    // f32 sums in another order, then the 6-decimal rounding
+    check_outputs(
+        &dir.path().join("scan.bedgraph"),
+        &expected(&model, &chroms, &windows),
+        &["chrA", "chrN"],
+        1e-5,
+    );
 }
