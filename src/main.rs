@@ -221,6 +221,9 @@ enum Command {
         /// columns ignored), in any order; overlapping regions are merged.
         #[arg(long)]
         regions: Option<PathBuf>,
+        /// Scan only this chromosome (repeat for several), e.g. one shard of a genome.
+        #[arg(long = "chrom")]
+        chroms: Vec<String>,
         /// Window length in bp; must be the model's input length (the default).
         #[arg(long)]
         window: Option<usize>,
@@ -404,6 +407,7 @@ fn run(command: Command) -> sepfc::Result<()> {
             model,
             genome,
             regions,
+            chroms,
             window,
             stride,
             out,
@@ -415,6 +419,7 @@ fn run(command: Command) -> sepfc::Result<()> {
                 model,
                 genome,
                 regions,
+                chroms,
                 window,
                 stride,
                 out,

@@ -129,6 +129,7 @@ fn options(dir: &Path, model: &Path, regions: Option<&Path>) -> ScanOptions {
         model: model.to_path_buf(),
         genome: dir.join("genome.fa"),
         regions: regions.map(Path::to_path_buf),
+        chroms: Vec::new(),
         window: None,
         stride: STRIDE,
         out: dir.join("scan.bedgraph"),
@@ -245,6 +246,28 @@ fn unsorted_overlapping_regions_are_scanned_once_in_genome_order() {
     .to_string();
     assert!(
         err.contains("regions.bed:2:") && err.contains("chrZ"),
+        "{err}"
+    );
+    // one chromosome of the regions only, as a shard of a scan would
+    std::fs::write(&regions, "chrN\t100\t200\nchrA\t10\t150\n").unwrap();
+    let mut shard = options(dir.path(), &model_path, Some(&regions));
+    shard.chroms = vec!["chrN".into()];
+    let summary = run(shard, Device::Cpu).unwrap();
+    let n_windows: Vec<(&str, u64)> = (0..=(176 - 100) / 7)
+        .map(|k| ("chrN", 100 + 7 * k))
+        .collect();
+    assert_eq!(summary.windows, n_windows.len() as u64);
+    check_outputs(
+        &dir.path().join("scan.bedgraph"),
+        &expected(&model, &chroms, &n_windows),
+        &["chrN"],
+        1e-6,
+    );
+    let mut unknown = options(dir.path(), &model_path, None);
+    unknown.chroms = vec!["chrQ".into()];
+    let err = run(unknown, Device::Cpu).unwrap_err().to_string();
+    assert!(
+        err.contains("--chrom chrQ") && err.contains("genome.fa"),
         "{err}"
     );
     // and a window other than the model's length is refused

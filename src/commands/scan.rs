@@ -25,6 +25,8 @@ pub struct ScanOptions {
     /// A BED file of regions to scan instead of the whole genome (chrom, start, end; further
     /// columns ignored; any order; overlaps merged).
     pub regions: Option<PathBuf>,
+    /// Scan only these chromosomes (all when empty), e.g. one shard of a genome-wide scan.
+    pub chroms: Vec<String>,
     /// Window length; must be the model's input length (`None`: that length).
     pub window: Option<usize>,
     /// Bases from one window's start to the next.
@@ -154,6 +156,24 @@ impl BackendTask for ScanJob {
     }
 }
 
+/// The spans on `chroms` (all of them when `chroms` is empty); a name the genome lacks is an
+/// error naming the genome.
+fn only_chroms(spans: Vec<Span>, chroms: &[String], genome: &Genome) -> Result<Vec<Span>> {
+    if chroms.is_empty() {
+        return Ok(spans);
+    }
+    if let Some(missing) = chroms.iter().find(|c| genome.chrom_len(c).is_none()) {
+        return Err(Error::Config(format!(
+            "--chrom {missing}: {} has no such sequence",
+            genome.path().display()
+        )));
+    }
+    Ok(spans
+        .into_iter()
+        .filter(|s| chroms.contains(&s.chrom))
+        .collect())
+}
+
 /// Runs `sepfc scan`, printing what it scored and where it wrote.
 pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
     if options.stride == 0 {
@@ -181,6 +201,7 @@ pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
         }
         None => whole_genome(genome.chroms()),
     };
+    let spans = only_chroms(spans, &options.chroms, &genome)?;
     let out = options.out.clone();
     let summary = run_on(
         device,
