@@ -242,6 +242,10 @@ enum Command {
         /// Leave out windows in which more than this fraction of bases is not A, C, G or T.
         #[arg(long, default_value_t = 0.5)]
         max_n_fraction: f64,
+        /// Write a Snakemake workflow of the scan into this folder instead of scanning: one
+        /// job per chromosome, then one that joins them (run it with `snakemake --cores N`).
+        #[arg(long)]
+        plan: Option<PathBuf>,
         /// Where to compute.
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
@@ -413,9 +417,10 @@ fn run(command: Command) -> sepfc::Result<()> {
             out,
             batch_size,
             max_n_fraction,
+            plan,
             device,
-        } => commands::scan::run(
-            commands::scan::ScanOptions {
+        } => {
+            let options = commands::scan::ScanOptions {
                 model,
                 genome,
                 regions,
@@ -425,10 +430,25 @@ fn run(command: Command) -> sepfc::Result<()> {
                 out,
                 batch_size,
                 max_n_fraction,
-            },
-            device.into(),
-        )
-        .map(|_| ()),
+            };
+            match plan {
+                Some(dir) => {
+                    let exe = std::env::current_exe().map_err(|source| sepfc::Error::Io {
+                        path: "the sepfc executable".into(),
+                        source,
+                    })?;
+                    let path =
+                        commands::scan_plan::write_plan(&options, device.into(), &dir, &exe)?;
+                    println!(
+                        "wrote {}; run it with: snakemake --snakefile {} --cores 4",
+                        path.display(),
+                        path.display()
+                    );
+                    Ok(())
+                }
+                None => commands::scan::run(options, device.into()).map(|_| ()),
+            }
+        }
         Command::Evaluate {
             model,
             fasta,

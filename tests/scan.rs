@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::rng;
 use rand::Rng;
@@ -298,4 +299,131 @@ fn a_scan_on_the_gpu_matches_the_cpu_predictions() {
         &["chrA", "chrN"],
         1e-5,
     );
+}
+
+/// A `snakemake` from PyPI in a virtual environment under the target directory, made on first
+/// use. Without one, the test fails when `CI` is set and is skipped (with a message) elsewhere.
+fn snakemake() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("snakemake-venv");
+    let bin = venv.join("bin").join("snakemake");
+    if !bin.exists() {
+        let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+        let made = ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+            && ok(Command::new(venv.join("bin").join("pip")).args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "snakemake==9.27.1",
+            ]));
+        if !made {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but snakemake could not be installed into {}",
+                venv.display()
+            );
+            eprintln!("snakemake could not be installed: scan plan test skipped");
+            return None;
+        }
+    }
+    Some(bin)
+}
+
+fn sepfc(args: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_sepfc"))
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "sepfc {args:?} failed");
+}
+
+#[test]
+fn a_planned_scan_run_by_snakemake_equals_the_direct_scan_and_reruns_only_what_is_missing() {
+    let Some(snakemake) = snakemake() else { return };
+    let (dir, _, _, model_path) = setup(6);
+    let d = dir.path();
+    let (model, genome) = (model_path.to_str().unwrap(), d.join("genome.fa"));
+    let genome = genome.to_str().unwrap();
+    let common = [
+        "--model", model, "--genome", genome, "--stride", "7", "--device", "cpu",
+    ];
+    let planned = d.join("planned.bedgraph");
+    let plan = d.join("plan");
+    let mut args = vec!["scan"];
+    args.extend(common);
+    args.extend([
+        "--out",
+        planned.to_str().unwrap(),
+        "--plan",
+        plan.to_str().unwrap(),
+    ]);
+    sepfc(&args);
+    let run_workflow = || {
+        let status = Command::new(&snakemake)
+            .args([
+                "--snakefile",
+                plan.join("Snakefile").to_str().unwrap(),
+                "--cores",
+                "2",
+                "-q",
+            ])
+            .current_dir(d)
+            .status()
+            .unwrap();
+        assert!(status.success(), "snakemake failed");
+    };
+    run_workflow();
+    let direct = d.join("direct.bedgraph");
+    let mut args = vec!["scan"];
+    args.extend(common);
+    args.extend(["--out", direct.to_str().unwrap()]);
+    sepfc(&args);
+    let tasks = ["task0".to_string(), "task1".to_string()];
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    for (p, q) in task_paths(&planned, &tasks)
+        .iter()
+        .zip(task_paths(&direct, &tasks))
+    {
+        assert_eq!(
+            read(p),
+            read(&q),
+            "{} differs from the direct scan",
+            p.display()
+        );
+    }
+    // only chrA and chrN have windows; delete chrN's shard and the joined files (Snakemake
+    // leaves a finished result alone when only an intermediate is gone) and run again: chrA's
+    // shard is kept as it was, chrN's is made again, and the joined result is the same
+    let shard = |chrom: &str| {
+        task_paths(
+            &plan.join("shards").join(chrom).join("planned.bedgraph"),
+            &tasks,
+        )
+    };
+    assert!(
+        !plan.join("shards").join("chrShort").exists(),
+        "a chromosome without windows got a job"
+    );
+    let kept_time = std::fs::metadata(&shard("chrA")[0])
+        .unwrap()
+        .modified()
+        .unwrap();
+    for p in shard("chrN")
+        .into_iter()
+        .chain(task_paths(&planned, &tasks))
+    {
+        std::fs::remove_file(p).unwrap();
+    }
+    run_workflow();
+    assert!(shard("chrN").iter().all(|p| p.exists()));
+    let after = std::fs::metadata(&shard("chrA")[0])
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(kept_time, after, "chrA's shard was recomputed");
+    for (p, q) in task_paths(&planned, &tasks)
+        .iter()
+        .zip(task_paths(&direct, &tasks))
+    {
+        assert_eq!(read(p), read(&q), "{} differs after the rerun", p.display());
+    }
 }

@@ -9,6 +9,7 @@ pub mod experiment;
 pub mod explain;
 pub mod predict;
 pub mod scan;
+pub mod scan_plan;
 pub mod simulate;
 pub mod train;
 

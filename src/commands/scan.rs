@@ -156,6 +156,29 @@ impl BackendTask for ScanJob {
     }
 }
 
+/// The genome (indexed first when it has no index) and the spans `options` scans, in genome
+/// order.
+pub fn scan_spans(options: &ScanOptions) -> Result<(Genome, Vec<Span>)> {
+    if !fai_path(&options.genome).exists() {
+        eprintln!(
+            "sepfc: indexing {} (writing {})",
+            options.genome.display(),
+            fai_path(&options.genome).display()
+        );
+        write_fai(&options.genome)?;
+    }
+    let genome = Genome::open(&options.genome)?;
+    let spans = match &options.regions {
+        Some(path) => {
+            let bed = read_regions(path)?;
+            sorted_regions(&bed.intervals, genome.chroms(), &bed.path)?
+        }
+        None => whole_genome(genome.chroms()),
+    };
+    let spans = only_chroms(spans, &options.chroms, &genome)?;
+    Ok((genome, spans))
+}
+
 /// The spans on `chroms` (all of them when `chroms` is empty); a name the genome lacks is an
 /// error naming the genome.
 fn only_chroms(spans: Vec<Span>, chroms: &[String], genome: &Genome) -> Result<Vec<Span>> {
@@ -185,23 +208,7 @@ pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
             options.max_n_fraction
         )));
     }
-    if !fai_path(&options.genome).exists() {
-        eprintln!(
-            "sepfc: indexing {} (writing {})",
-            options.genome.display(),
-            fai_path(&options.genome).display()
-        );
-        write_fai(&options.genome)?;
-    }
-    let genome = Genome::open(&options.genome)?;
-    let spans = match &options.regions {
-        Some(path) => {
-            let bed = read_regions(path)?;
-            sorted_regions(&bed.intervals, genome.chroms(), &bed.path)?
-        }
-        None => whole_genome(genome.chroms()),
-    };
-    let spans = only_chroms(spans, &options.chroms, &genome)?;
+    let (genome, spans) = scan_spans(&options)?;
     let out = options.out.clone();
     let summary = run_on(
         device,
