@@ -133,7 +133,8 @@ pub fn logits<B: Backend>(
     Ok(out)
 }
 
-fn sigmoid(z: f32) -> f32 {
+/// The probability of a logit.
+pub(crate) fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 

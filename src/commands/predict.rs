@@ -51,7 +51,7 @@ impl BackendTask for PredictJob {
         for (record, row) in self.records.iter().zip(logits.chunks(model.tasks())) {
             text += &record.id;
             for z in row {
-                text += &format!("\t{:.6}", 1.0 / (1.0 + (-z).exp()));
+                text += &format!("\t{:.6}", crate::train::sigmoid(*z));
             }
             text.push('\n');
         }

@@ -42,7 +42,7 @@ pub struct ScanOptions {
 }
 
 /// What a scan did.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ScanSummary {
     /// Windows scored and written.
     pub windows: u64,
@@ -86,12 +86,7 @@ impl BackendTask for ScanJob {
     fn run<B: Backend + 'static>(self, backend: &B) -> Result<ScanSummary> {
         let o = &self.options;
         let model = Model::load(backend, &weights_path(&o.model))?;
-        let window = model.input_length();
-        if let Some(w) = o.window.filter(|&w| w != window) {
-            return Err(Error::Config(format!(
-                "--window {w}: the model reads windows of {window} bp"
-            )));
-        }
+        let window = checked_window(o, model.input_length())?;
         let tasks = model.task_names().to_vec();
         let mut files = task_paths(&o.out, &tasks)
             .iter()
@@ -101,12 +96,7 @@ impl BackendTask for ScanJob {
             writeln!(file, "track type=bedGraph name=\"{task}\"").map_err(|e| file.error(e))?;
         }
         let started = Instant::now();
-        let mut summary = ScanSummary {
-            windows: 0,
-            skipped_for_n: 0,
-            too_short: 0,
-            windows_per_second: 0.0,
-        };
+        let mut summary = ScanSummary::default();
         let (w, stride) = (window as u64, o.stride as u64);
         let max_n = (o.max_n_fraction * window as f64).floor() as usize;
         let batch = o.batch_size.max(1);
@@ -140,7 +130,7 @@ impl BackendTask for ScanJob {
                 for (&start, row) in kept.iter().zip(logits.chunks(tasks.len())) {
                     let (a, b) = reported_interval(start, w, stride);
                     for (file, &z) in files.iter_mut().zip(row) {
-                        let p = 1.0 / (1.0 + (-z).exp());
+                        let p = crate::train::sigmoid(z);
                         writeln!(file, "{}\t{a}\t{b}\t{p:.6}", span.chrom)
                             .map_err(|e| file.error(e))?;
                     }
@@ -156,9 +146,28 @@ impl BackendTask for ScanJob {
     }
 }
 
+/// The window length: the model's input length, which `options.window` must equal when given.
+pub fn checked_window(options: &ScanOptions, model_length: usize) -> Result<usize> {
+    match options.window {
+        Some(w) if w != model_length => Err(Error::Config(format!(
+            "--window {w}: the model reads windows of {model_length} bp"
+        ))),
+        _ => Ok(model_length),
+    }
+}
+
 /// The genome (indexed first when it has no index) and the spans `options` scans, in genome
-/// order.
+/// order, after checking the stride and the N fraction.
 pub fn scan_spans(options: &ScanOptions) -> Result<(Genome, Vec<Span>)> {
+    if options.stride == 0 {
+        return Err(Error::Config("--stride must be at least 1".into()));
+    }
+    if !(0.0..=1.0).contains(&options.max_n_fraction) {
+        return Err(Error::Config(format!(
+            "--max-n-fraction {} is not a fraction in [0, 1]",
+            options.max_n_fraction
+        )));
+    }
     if !fai_path(&options.genome).exists() {
         eprintln!(
             "sepfc: indexing {} (writing {})",
@@ -199,15 +208,6 @@ fn only_chroms(spans: Vec<Span>, chroms: &[String], genome: &Genome) -> Result<V
 
 /// Runs `sepfc scan`, printing what it scored and where it wrote.
 pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
-    if options.stride == 0 {
-        return Err(Error::Config("--stride must be at least 1".into()));
-    }
-    if !(0.0..=1.0).contains(&options.max_n_fraction) {
-        return Err(Error::Config(format!(
-            "--max-n-fraction {} is not a fraction in [0, 1]",
-            options.max_n_fraction
-        )));
-    }
     let (genome, spans) = scan_spans(&options)?;
     let out = options.out.clone();
     let summary = run_on(

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::device::Device;
-use super::scan::{ScanOptions, scan_spans, task_paths};
+use super::scan::{ScanOptions, checked_window, scan_spans, task_paths};
 use crate::data::tiling::window_starts;
 use crate::model::{Model, write_atomically};
 use crate::{Error, Result};
@@ -24,14 +24,6 @@ fn shell_quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
-fn device_flag(device: Device) -> &'static str {
-    match device {
-        Device::Auto => "auto",
-        Device::Gpu => "gpu",
-        Device::Cpu => "cpu",
-    }
-}
-
 /// Writes `dir/Snakefile` for the scan `options` describes, run by the binary `sepfc`, and
 /// returns its path. Only chromosomes with at least one window get a job.
 pub fn write_plan(
@@ -45,7 +37,7 @@ pub fn write_plan(
         &crate::backend::cpu::Cpu,
         &super::predict::weights_path(&options.model),
     )?;
-    let window = model.input_length() as u64;
+    let window = checked_window(options, model.input_length())? as u64;
     let mut chroms: Vec<&str> = Vec::new();
     for span in &spans {
         let has_window = window_starts(span, window, options.stride as u64)
@@ -85,7 +77,7 @@ pub fn write_plan(
         options.stride,
         options.batch_size,
         options.max_n_fraction,
-        device_flag(device)
+        device
     );
     if let Some(regions) = &options.regions {
         command += &format!(" --regions {}", shell_quoted(&absolute(regions)?));

@@ -101,11 +101,8 @@ impl Gpu {
         layout: &ArenaLayout,
     ) -> Result<GpuTensor> {
         let current: Vec<&GpuTensor> = tensors.iter().map(|t| &**t).collect();
-        if layout.holds(&current) {
-            let buffer = match current.first() {
-                Some(first) => first.storage.buffer.clone(),
-                None => return self.alloc(&[0]),
-            };
+        if let Some(first) = current.first().filter(|_| layout.holds(&current)) {
+            let buffer = first.storage.buffer.clone();
             return Ok(GpuTensor::view(&[layout.words()], buffer, 0));
         }
         let (whole, views) = self.arena_copy(&current, layout)?;
