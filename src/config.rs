@@ -90,6 +90,10 @@ pub struct DataConfig {
     /// Fraction of the training set held out for validation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_fraction: Option<f64>,
+    /// Seed of the `valid_fraction` and `test_fraction` splits (default: `[train] seed`), so
+    /// that runs with different seeds can share one split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_seed: Option<u64>,
     /// BED intervals with label columns (instead of `fasta` + `labels`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bed: Option<PathBuf>,
@@ -118,6 +122,10 @@ pub struct DataConfig {
     /// Ids (one per line, plain or gzip) held out for testing: never trained or validated on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_ids: Option<PathBuf>,
+    /// Fraction of the sequences held out for testing (split with `split_seed`, before the
+    /// validation set is taken from the rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fraction: Option<f64>,
 }
 
 /// Optimizer choice.

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use sepfc::backend::Backend;
 use sepfc::bench::{BenchModel, BenchOptions};
+use sepfc::commands::evaluate::EvaluationData;
 use sepfc::commands::{self, Device, run_on};
 use sepfc::config::OptimizerKind;
 use sepfc::demo::{self, DemoConfig};
@@ -166,7 +167,17 @@ enum Command {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
-        /// Where to compute.
+        /// Train nothing here: write a Snakemake workflow into this folder instead, one
+        /// self-contained training config per run (jobs/<run>.toml), trained by `sepfc train`
+        /// and scored by `sepfc evaluate`, then gathered into OUT as a local run would be.
+        #[arg(long, conflicts_with = "gather")]
+        plan: Option<PathBuf>,
+        /// Train nothing: read every run's result from what the planned jobs wrote under OUT
+        /// (runs/<run>/training.json, scores/<run>.json) and write results.json, report.md and
+        /// the figures (the workflow's last job).
+        #[arg(long)]
+        gather: bool,
+        /// Where to compute (with --plan: where the jobs compute).
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
     },
@@ -256,12 +267,20 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
         /// Sequences (plain or gzip FASTA).
-        #[arg(long)]
-        fasta: PathBuf,
+        #[arg(long, required_unless_present = "config", requires = "labels")]
+        fasta: Option<PathBuf>,
         /// Labels: a TSV with header `id` and one column per task, or a two-column `.target`
         /// file (`1 0` = bound) with one row per record.
+        #[arg(long, requires = "fasta")]
+        labels: Option<PathBuf>,
+        /// Instead of --fasta and --labels: the held-out test set (test_ids, test_chroms,
+        /// test_fraction or test_fasta) of this training config, split as `sepfc train` splits
+        /// it.
+        #[arg(long, conflicts_with_all = ["fasta", "labels"])]
+        config: Option<PathBuf>,
+        /// Also write the scores, sequence and parameter counts and the time taken as JSON.
         #[arg(long)]
-        labels: PathBuf,
+        json: Option<PathBuf>,
         /// Where to compute.
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
@@ -380,8 +399,26 @@ fn run(command: Command) -> sepfc::Result<()> {
         Command::Experiment {
             config,
             out,
+            plan,
+            gather,
             device,
-        } => commands::experiment::run(&config, &out, device.into()).map(|_| ()),
+        } => match plan {
+            Some(dir) => {
+                let path = commands::experiment_plan::write_plan(
+                    &config,
+                    &out,
+                    device.into(),
+                    &dir,
+                    &current_exe()?,
+                )?;
+                print_plan(&path);
+                Ok(())
+            }
+            None if gather => {
+                commands::experiment::gather(&config, &out, device.into()).map(|_| ())
+            }
+            None => commands::experiment::run(&config, &out, device.into()).map(|_| ()),
+        },
         Command::Bench {
             model,
             device,
@@ -433,17 +470,13 @@ fn run(command: Command) -> sepfc::Result<()> {
             };
             match plan {
                 Some(dir) => {
-                    let exe = std::env::current_exe().map_err(|source| sepfc::Error::Io {
-                        path: "the sepfc executable".into(),
-                        source,
-                    })?;
-                    let path =
-                        commands::scan_plan::write_plan(&options, device.into(), &dir, &exe)?;
-                    println!(
-                        "wrote {}; run it with: snakemake --snakefile {} --cores 4",
-                        path.display(),
-                        path.display()
-                    );
+                    let path = commands::scan_plan::write_plan(
+                        &options,
+                        device.into(),
+                        &dir,
+                        &current_exe()?,
+                    )?;
+                    print_plan(&path);
                     Ok(())
                 }
                 None => commands::scan::run(options, device.into()).map(|_| ()),
@@ -453,8 +486,18 @@ fn run(command: Command) -> sepfc::Result<()> {
             model,
             fasta,
             labels,
+            config,
+            json,
             device,
-        } => commands::evaluate::run(&model, &fasta, &labels, device.into()).map(|_| ()),
+        } => match (config, fasta, labels) {
+            (Some(config), _, _) => Ok(EvaluationData::HeldOut { config }),
+            (None, Some(fasta), Some(labels)) => Ok(EvaluationData::Labelled { fasta, labels }),
+            _ => Err(sepfc::Error::Config(
+                "evaluate needs --config, or --fasta with --labels".into(),
+            )),
+        }
+        .and_then(|data| commands::evaluate::run(&model, &data, json.as_deref(), device.into()))
+        .map(|_| ()),
         Command::Explain {
             model,
             fasta,
@@ -474,6 +517,23 @@ fn run(command: Command) -> sepfc::Result<()> {
             device.into(),
         ),
     }
+}
+
+/// The path of this binary, which planned workflows call.
+fn current_exe() -> sepfc::Result<PathBuf> {
+    std::env::current_exe().map_err(|source| sepfc::Error::Io {
+        path: "the sepfc executable".into(),
+        source,
+    })
+}
+
+/// Says where a workflow was written and how to run it.
+fn print_plan(snakefile: &std::path::Path) {
+    println!(
+        "wrote {}; run it with: snakemake --snakefile {} --cores 4",
+        snakefile.display(),
+        snakefile.display()
+    );
 }
 
 fn main() -> ExitCode {

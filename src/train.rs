@@ -5,7 +5,8 @@
 //!
 //! Files in the output folder: `model.safetensors` (the best weights so far), `metrics.json`
 //! (one entry per epoch), `checkpoint.safetensors` (the last epoch's weights, optimizer state
-//! and history, for resuming). CPU runs with the same seed are bit-for-bit repeatable: batch
+//! and history, for resuming) and, once the run has finished, `training.json` (a
+//! [`TrainSummary`]). CPU runs with the same seed are bit-for-bit repeatable: batch
 //! orders and dropout masks derive from the seed, the epoch and the step.
 
 use std::collections::HashMap;
@@ -73,6 +74,20 @@ pub struct TrainReport {
     pub stopped_early: bool,
 }
 
+/// The end of a finished run, as `training.json` records it. The file is written last and
+/// removed when a run starts, so a folder that has one holds a complete run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    /// The epoch whose weights `model.safetensors` holds.
+    pub best_epoch: usize,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Whether early stopping ended the run before its last epoch.
+    pub stopped_early: bool,
+    /// Wall time of all epochs, validation included (resumed epochs too).
+    pub seconds: f64,
+}
+
 /// Where and how to train.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -90,11 +105,26 @@ pub struct TrainOptions {
 const CHECKPOINT: &str = "checkpoint.safetensors";
 const MODEL: &str = "model.safetensors";
 const METRICS: &str = "metrics.json";
+const SUMMARY: &str = "training.json";
 const OPTIMIZER_PREFIX: &str = "optimizer.";
 
 /// The file names inside the output folder.
 pub fn model_path(out_dir: &Path) -> PathBuf {
     out_dir.join(MODEL)
+}
+
+/// Reads the [`TrainSummary`] of the finished run in `out_dir`.
+pub fn read_summary(out_dir: &Path) -> Result<TrainSummary> {
+    let path = out_dir.join(SUMMARY);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Input {
+        path: path.display().to_string(),
+        line: Some(e.line()),
+        detail: format!("not a training summary: {e}"),
+    })
 }
 
 fn optimizer_for<B: Backend + 'static>(schedule: &TrainConfig) -> Box<dyn Optimizer<B>> {
@@ -304,6 +334,16 @@ pub fn train<B: Backend + 'static>(
         path: options.out_dir.display().to_string(),
         source,
     })?;
+    let summary = options.out_dir.join(SUMMARY);
+    match std::fs::remove_file(&summary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::Io {
+                path: summary.display().to_string(),
+                source: e,
+            });
+        }
+        _ => {}
+    }
     let checkpoint = options.out_dir.join(CHECKPOINT);
     let mut optimizer = optimizer_for::<B>(schedule);
     let mut progress = Progress {
@@ -406,6 +446,15 @@ pub fn train<B: Backend + 'static>(
         }
     }
     model.restore(best)?;
+    let finished = TrainSummary {
+        best_epoch: progress.best_epoch,
+        epochs: progress.epochs.len(),
+        stopped_early,
+        seconds: progress.epochs.iter().map(|e| e.seconds).sum(),
+    };
+    let text = serde_json::to_string_pretty(&finished)
+        .map_err(|e| Error::invalid("training summary", e.to_string()))?;
+    write_atomically(&summary, text.as_bytes())?;
     Ok(TrainReport {
         epochs: progress.epochs,
         best_epoch: progress.best_epoch,

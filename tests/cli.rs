@@ -274,6 +274,13 @@ fn a_cpu_run_repeats_bit_for_bit_and_resumes_where_it_stopped() {
         "cpu",
     ]);
     assert!(resumed.contains("resuming after epoch 2"), "{resumed}");
+    let summary = |run: &Path| sepfc::train::read_summary(run).unwrap();
+    assert_eq!(
+        summary(&c).epochs,
+        3,
+        "the summary counts the resumed epochs"
+    );
+    assert_eq!(summary(&c).best_epoch, summary(&a).best_epoch);
     assert_eq!(
         weights(&a),
         weights(&c),
@@ -284,6 +291,91 @@ fn a_cpu_run_repeats_bit_for_bit_and_resumes_where_it_stopped() {
         losses(&c),
         "the resumed run trained differently"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn evaluate_scores_the_held_out_test_set_of_a_config_split_by_its_split_seed() {
+    let dir = temp_dir("held-out");
+    let plain = simulated_project(&dir, 200, 2);
+    let text = std::fs::read_to_string(&plain).unwrap().replace(
+        "valid_fraction = 0.2\n",
+        "valid_fraction = 0.2\ntest_fraction = 0.25\nsplit_seed = 3\n",
+    );
+    let config = dir.join("held_out.toml");
+    std::fs::write(&config, &text).unwrap();
+    // the splits follow split_seed, not the training seed
+    let data = sepfc::commands::train::read_config(&config)
+        .unwrap()
+        .data
+        .unwrap();
+    let ids = |seed: u64, data: &sepfc::config::DataConfig| {
+        let (train, valid, test) = sepfc::commands::train::load_data(data, &dir, seed).unwrap();
+        (train.ids, valid.unwrap().ids, test.unwrap().ids)
+    };
+    let (train, valid, test) = ids(1, &data);
+    assert_eq!((train.len(), valid.len(), test.len()), (120, 30, 50));
+    assert!(
+        test.iter()
+            .all(|id| !train.contains(id) && !valid.contains(id))
+    );
+    assert_eq!(ids(2, &data), (train, valid, test.clone()));
+    let unseeded = sepfc::config::DataConfig {
+        split_seed: None,
+        ..data.clone()
+    };
+    assert!(
+        (2..6).any(|seed| ids(seed, &unseeded).2 != test),
+        "without split_seed the training seed splits"
+    );
+
+    let run = dir.join("run");
+    ok(&[
+        "train",
+        "--config",
+        s(&config),
+        "--out",
+        s(&run),
+        "--device",
+        "cpu",
+    ]);
+    let json = dir.join("evaluation.json");
+    let printed = ok(&[
+        "evaluate",
+        "--model",
+        s(&run),
+        "--config",
+        s(&config),
+        "--json",
+        s(&json),
+        "--device",
+        "cpu",
+    ]);
+    let evaluation = sepfc::commands::evaluate::Evaluation::read(&json).unwrap();
+    assert_eq!(evaluation.sequences, 50);
+    assert_eq!(
+        evaluation.parameters,
+        sepfc::model::Model::load(&sepfc::backend::cpu::Cpu, &run.join("model.safetensors"))
+            .unwrap()
+            .parameter_count()
+    );
+    let aurocs: Vec<f64> = evaluation.tasks.iter().map(|t| t.auroc.unwrap()).collect();
+    let shown = auroc_lines(&printed);
+    assert_eq!(shown.len(), 2);
+    for (a, b) in aurocs.iter().zip(&shown) {
+        assert!((a - b).abs() < 1e-4, "printed {b}, wrote {a}");
+    }
+    // without a held-out test set there is nothing to evaluate on
+    let line = fails(&[
+        "evaluate",
+        "--model",
+        s(&run),
+        "--config",
+        s(&plain),
+        "--device",
+        "cpu",
+    ]);
+    assert_mentions(&line, &[s(&plain), "holds out no test set"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

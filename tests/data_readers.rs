@@ -1003,7 +1003,7 @@ fn splits_are_deterministic_disjoint_and_complete() {
     assert_eq!(data.split_fraction(0.0, 1).unwrap().1.len(), 0);
     assert_msg(
         &message(data.split_fraction(0.99, 0)),
-        "invalid argument to split_fraction: a validation fraction of 0.99 of 10 records leaves none for training",
+        "invalid argument to split_fraction: a held-out fraction of 0.99 of 10 records leaves none for training",
         &[],
     );
     for bad in [-0.1, 1.0, f64::NAN] {

@@ -1,12 +1,18 @@
 //! `sepfc experiment` end to end on a small simulation: the report's importance section scores
 //! every run against the PWM matches of the planted motif, and the four figures are real PNGs
-//! with something drawn on them.
+//! with something drawn on them. The same experiment planned (`--plan`) and run by Snakemake
+//! reports exactly what the local run does.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
 
 use sepfc::commands::device::Device;
 use sepfc::commands::experiment;
-use sepfc::experiment::ModelKind;
+use sepfc::config::Config;
+use sepfc::experiment::{ModelKind, RunResult, run_name};
 use sepfc::simulate::{SimulationConfig, default_motifs, simulate, write_simulation};
 
 /// The motifs as a JASPAR file of counts (100 per column).
@@ -199,4 +205,208 @@ fn importance_naming_an_unknown_task_or_motif_is_a_config_error() {
         assert!(message.contains(expected), "{importance}: {message}");
         assert!(message.contains("exp.toml"), "names the file: {message}");
     }
+}
+
+/// Runs the binary in `dir`, asserting that it succeeds.
+fn sepfc_in(dir: &Path, args: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_sepfc"))
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "sepfc {args:?} failed");
+}
+
+/// A report without its timing row, which no two runs share.
+fn untimed_report(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("seconds to train and test"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `results.json` without the runs' wall times.
+fn untimed_results(path: &Path) -> serde_json::Value {
+    let mut results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for run in results.as_array_mut().unwrap() {
+        assert!(run.as_object_mut().unwrap().remove("seconds").is_some());
+    }
+    results
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn a_planned_experiment_run_by_snakemake_reports_what_the_local_run_does_and_reruns_only_a_deleted_job()
+ {
+    let Some(snakemake) = common::snakemake() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = SimulationConfig {
+        n: 160,
+        length: 50,
+        seed: 5,
+        ..Default::default()
+    };
+    write_simulation(&simulate(&sim).unwrap(), &sim.motifs, &d.join("data")).unwrap();
+    write_jaspar(&d.join("motifs.jaspar"));
+    // relative paths throughout, and no test set: the validation fraction scores the runs
+    std::fs::write(
+        d.join("base.toml"),
+        "[data]\nfasta = \"data/sequences.fa\"\nlabels = \"data/labels.tsv\"\nvalid_fraction = 0.25\n\
+         [train]\nlr = 0.01\nepochs = 2\nbatch_size = 32\nseed = 9\n\
+         [[layers]]\ntype = \"revcomp_conv1d\"\nfilters = 4\nkernel_size = 7\nactivation = \"relu\"\n\
+         [[layers]]\ntype = \"maxpool1d\"\npool_size = 3\n\
+         [[layers]]\ntype = \"separable_fc\"\nunits = 3\nsymmetric = true\nactivation = \"relu\"\n\
+         [[layers]]\ntype = \"dense\"\nunits = 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("exp.toml"),
+        "base = \"base.toml\"\nseeds = [0, 1]\ndraws = 2\ndraw_seed = 4\n\
+         [ranges]\nunits = [2, 5]\nlr = [0.003, 0.03]\n\
+         [importance]\njaspar = \"motifs.jaspar\"\nmotifs = { GATA = \"GATA\" }\nthreshold = 0.9\n",
+    )
+    .unwrap();
+    // the local run and the plan, both as a user types them in the experiment's folder
+    sepfc_in(
+        d,
+        &[
+            "experiment",
+            "--config",
+            "exp.toml",
+            "--out",
+            "local",
+            "--device",
+            "cpu",
+        ],
+    );
+    let plan_args = [
+        "experiment",
+        "--config",
+        "exp.toml",
+        "--out",
+        "planned",
+        "--plan",
+        "plan",
+        "--device",
+        "cpu",
+    ];
+    sepfc_in(d, &plan_args);
+    let (local, planned, plan) = (d.join("local"), d.join("planned"), d.join("plan"));
+    let names: Vec<String> = serde_json::from_str::<Vec<RunResult>>(
+        &std::fs::read_to_string(local.join("results.json")).unwrap(),
+    )
+    .unwrap()
+    .iter()
+    .map(|r| run_name(r.draw, r.seed, r.kind))
+    .collect();
+    assert_eq!(names.len(), 2 * 2 * 3);
+    for name in &names {
+        let job = Config::from_toml_str(
+            &std::fs::read_to_string(plan.join("jobs").join(format!("{name}.toml"))).unwrap(),
+        )
+        .unwrap();
+        let data = job.data.unwrap();
+        assert!(
+            data.fasta.unwrap().is_absolute() && data.labels.unwrap().is_absolute(),
+            "{name}: the job's data paths are relative"
+        );
+        assert_eq!(
+            (data.valid_fraction, data.test_fraction, data.split_seed),
+            (None, Some(0.25), Some(9)),
+            "{name}: the validation set must be held out as the test set, split as the base's"
+        );
+    }
+    let workflow = |expect_success: bool| {
+        let status = Command::new(&snakemake)
+            .args([
+                "--snakefile",
+                plan.join("Snakefile").to_str().unwrap(),
+                "--cores",
+                "2",
+                "-q",
+            ])
+            .current_dir(d)
+            .status()
+            .unwrap();
+        assert_eq!(status.success(), expect_success, "snakemake's exit status");
+    };
+    let same_as_local = || {
+        assert_eq!(
+            untimed_report(&planned.join("report.md")),
+            untimed_report(&local.join("report.md")),
+            "the gathered report differs from the local run's"
+        );
+        assert_eq!(
+            untimed_results(&planned.join("results.json")),
+            untimed_results(&local.join("results.json"))
+        );
+        for figure in [
+            "performance",
+            "training_curves",
+            "positional_weights",
+            "importance",
+        ] {
+            let file = format!("figures/{figure}.png");
+            assert!(
+                std::fs::read(planned.join(&file)).unwrap()
+                    == std::fs::read(local.join(&file)).unwrap(),
+                "{file} differs from the local run's"
+            );
+        }
+    };
+    workflow(true);
+    same_as_local();
+
+    // planning again changes no file, so nothing is redone
+    let snakefile_time = modified(&plan.join("Snakefile"));
+    let job_time = modified(&plan.join("jobs").join(format!("{}.toml", names[0])));
+    sepfc_in(d, &plan_args);
+    assert_eq!(modified(&plan.join("Snakefile")), snakefile_time);
+    assert_eq!(
+        modified(&plan.join("jobs").join(format!("{}.toml", names[0]))),
+        job_time
+    );
+
+    // delete one job's outputs and the report (Snakemake leaves a finished result alone when
+    // only an intermediate is gone); with the labels gone that job fails, and nothing else ran
+    let outputs = |name: &str| -> [PathBuf; 2] {
+        [
+            planned.join("runs").join(name).join("model.safetensors"),
+            planned.join("scores").join(format!("{name}.json")),
+        ]
+    };
+    let victim = &names[4];
+    let times = |names: &[String]| -> Vec<SystemTime> {
+        names
+            .iter()
+            .filter(|n| *n != victim)
+            .flat_map(|n| outputs(n).map(|p| modified(&p)))
+            .collect()
+    };
+    let before = times(&names);
+    std::fs::remove_dir_all(planned.join("runs").join(victim)).unwrap();
+    std::fs::remove_file(&outputs(victim)[1]).unwrap();
+    std::fs::remove_file(planned.join("report.md")).unwrap();
+    let labels = d.join("data").join("labels.tsv");
+    std::fs::rename(&labels, d.join("labels.away")).unwrap();
+    workflow(false);
+    assert!(
+        !planned.join("runs").join(victim).exists(),
+        "the failed job left its folder behind"
+    );
+    // the failed job reruns cleanly once its input is back, and only it
+    std::fs::rename(d.join("labels.away"), &labels).unwrap();
+    workflow(true);
+    assert!(outputs(victim).iter().all(|p| p.exists()));
+    assert_eq!(times(&names), before, "a finished job ran again");
+    same_as_local();
 }

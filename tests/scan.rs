@@ -301,33 +301,6 @@ fn a_scan_on_the_gpu_matches_the_cpu_predictions() {
     );
 }
 
-/// A `snakemake` from PyPI in a virtual environment under the target directory, made on first
-/// use. Without one, the test fails when `CI` is set and is skipped (with a message) elsewhere.
-fn snakemake() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("snakemake-venv");
-    let bin = venv.join("bin").join("snakemake");
-    if !bin.exists() {
-        let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
-        let made = ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-            && ok(Command::new(venv.join("bin").join("pip")).args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "snakemake==9.27.1",
-            ]));
-        if !made {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but snakemake could not be installed into {}",
-                venv.display()
-            );
-            eprintln!("snakemake could not be installed: scan plan test skipped");
-            return None;
-        }
-    }
-    Some(bin)
-}
-
 fn sepfc(args: &[&str]) {
     let status = Command::new(env!("CARGO_BIN_EXE_sepfc"))
         .args(args)
@@ -338,7 +311,9 @@ fn sepfc(args: &[&str]) {
 
 #[test]
 fn a_planned_scan_run_by_snakemake_equals_the_direct_scan_and_reruns_only_what_is_missing() {
-    let Some(snakemake) = snakemake() else { return };
+    let Some(snakemake) = common::snakemake() else {
+        return;
+    };
     let (dir, _, _, model_path) = setup(6);
     let d = dir.path();
     let (model, genome) = (model_path.to_str().unwrap(), d.join("genome.fa"));

@@ -1,13 +1,63 @@
-//! `sepfc evaluate`: auROC and auPRC per task of a trained model on labelled sequences.
+//! `sepfc evaluate`: auROC and auPRC per task of a trained model on labelled sequences, or on
+//! the held-out test set of a training config.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::data::Dataset;
-use crate::model::Model;
+use crate::model::{Model, write_atomically};
 use crate::train::TaskScores;
 use crate::{Error, Result};
+
+/// The sequences to evaluate on.
+#[derive(Debug, Clone)]
+pub enum EvaluationData {
+    /// A FASTA file and its labels (TSV or `.target`).
+    Labelled {
+        /// The sequences.
+        fasta: PathBuf,
+        /// Their labels.
+        labels: PathBuf,
+    },
+    /// The held-out test set of a training config (`test_ids`, `test_chroms`,
+    /// `test_fraction` or `test_fasta`), split exactly as `sepfc train` splits it.
+    HeldOut {
+        /// The training config.
+        config: PathBuf,
+    },
+}
+
+/// What an evaluation measured; `sepfc evaluate --json` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Sequences scored.
+    pub sequences: usize,
+    /// Trainable values of the model.
+    pub parameters: usize,
+    /// Wall time of loading the model and scoring.
+    pub seconds: f64,
+    /// Scores per task.
+    pub tasks: Vec<TaskScores>,
+}
+
+impl Evaluation {
+    /// Reads an evaluation written by `sepfc evaluate --json`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| Error::Input {
+            path: path.display().to_string(),
+            line: Some(e.line()),
+            detail: format!("not an evaluation: {e}"),
+        })
+    }
+}
 
 struct EvaluateJob {
     model: PathBuf,
@@ -15,9 +65,10 @@ struct EvaluateJob {
 }
 
 impl BackendTask for EvaluateJob {
-    type Output = Vec<TaskScores>;
+    type Output = Evaluation;
 
-    fn run<B: Backend + 'static>(self, backend: &B) -> Result<Vec<TaskScores>> {
+    fn run<B: Backend + 'static>(self, backend: &B) -> Result<Evaluation> {
+        let started = Instant::now();
         let model = Model::load(backend, &self.model)?;
         if self.data.length != model.input_length() {
             return Err(Error::Config(format!(
@@ -26,14 +77,46 @@ impl BackendTask for EvaluateJob {
                 model.input_length()
             )));
         }
-        Ok(crate::train::evaluate(backend, &model, &self.data, 256)?.1)
+        let tasks = crate::train::evaluate(backend, &model, &self.data, 256)?.1;
+        Ok(Evaluation {
+            sequences: self.data.len(),
+            parameters: model.parameter_count(),
+            seconds: started.elapsed().as_secs_f64(),
+            tasks,
+        })
     }
 }
 
-/// Runs `sepfc evaluate`, printing one line per task.
-pub fn run(model: &Path, fasta: &Path, labels: &Path, device: Device) -> Result<Vec<TaskScores>> {
-    let data = super::train::read_labelled(fasta, labels)?;
-    let scores = run_on(
+/// The held-out test set of the training config at `path`.
+fn held_out(path: &Path) -> Result<Dataset> {
+    let config = super::train::read_config(path)?;
+    let data = config
+        .data
+        .ok_or_else(|| Error::Config(format!("{}: no [data] section", path.display())))?;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    super::train::load_data(&data, folder, config.train.seed)?
+        .2
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "{}: [data] holds out no test set (test_ids, test_chroms, test_fraction or test_fasta)",
+                path.display()
+            ))
+        })
+}
+
+/// Runs `sepfc evaluate`, printing one line per task and, with `json`, writing the
+/// [`Evaluation`] there.
+pub fn run(
+    model: &Path,
+    data: &EvaluationData,
+    json: Option<&Path>,
+    device: Device,
+) -> Result<Evaluation> {
+    let data = match data {
+        EvaluationData::Labelled { fasta, labels } => super::train::read_labelled(fasta, labels)?,
+        EvaluationData::HeldOut { config } => held_out(config)?,
+    };
+    let evaluation = run_on(
         device,
         EvaluateJob {
             model: super::predict::weights_path(model),
@@ -41,7 +124,7 @@ pub fn run(model: &Path, fasta: &Path, labels: &Path, device: Device) -> Result<
         },
     )?;
     let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
-    for s in &scores {
+    for s in &evaluation.tasks {
         println!(
             "{}: auROC {} auPRC {} (loss {:.4})",
             s.task,
@@ -50,5 +133,10 @@ pub fn run(model: &Path, fasta: &Path, labels: &Path, device: Device) -> Result<
             s.loss
         );
     }
-    Ok(scores)
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&evaluation)
+            .map_err(|e| Error::invalid("evaluation", e.to_string()))?;
+        write_atomically(path, text.as_bytes())?;
+    }
+    Ok(evaluation)
 }

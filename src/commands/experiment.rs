@@ -1,17 +1,20 @@
 //! `sepfc experiment`: separable models against dense baselines over hyperparameter draws and
-//! seeds, on the data of a base training config.
+//! seeds, on the data of a base training config. It trains every run itself, or (`--gather`)
+//! reports on runs that the jobs of `experiment --plan` trained.
 
 use std::path::{Path, PathBuf};
 
 use super::device::{BackendTask, Device, run_on};
+use super::evaluate::Evaluation;
 use crate::backend::Backend;
-use crate::config::Config;
+use crate::config::{Config, DataConfig};
 use crate::experiment::importance::{Truth, resolve_truths};
 use crate::experiment::{
-    ExperimentConfig, RunResult, Splits, analyse, plan, report, run_experiment,
+    ExperimentConfig, Run, RunResult, Splits, analyse, plan, report, run_experiment, run_name,
 };
 use crate::explain::Method;
 use crate::model::write_atomically;
+use crate::train::read_summary;
 use crate::{Error, Result};
 
 /// Reads an experiment file, naming it in errors.
@@ -26,30 +29,189 @@ pub fn read_experiment(path: &Path) -> Result<ExperimentConfig> {
     })
 }
 
+/// An experiment file with everything it refers to read and resolved.
+pub(crate) struct Experiment {
+    /// The report's heading.
+    pub title: String,
+    /// The experiment file's content.
+    pub exp: ExperimentConfig,
+    /// The folder of the experiment file, which its paths are relative to.
+    pub folder: PathBuf,
+    /// The base training config.
+    pub base: Config,
+    /// The folder of the base config, which its `[data]` paths are relative to.
+    pub base_folder: PathBuf,
+    /// Whether the base holds out no test set, so that its validation set is the test set
+    /// (and no run stops early).
+    pub validation_is_test: bool,
+    /// What every run trains, validates and is scored on.
+    pub splits: Splits,
+    /// The known sites on the test set (empty without `[importance]`).
+    pub truths: Vec<Truth>,
+    /// How importance is scored.
+    pub method: Method,
+}
+
+impl Experiment {
+    /// Reads the experiment file at `config`, its base config and their data.
+    pub fn read(config: &Path) -> Result<Self> {
+        let exp = read_experiment(config)?;
+        let folder = config.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let base_path = folder.join(exp.base.as_ref().ok_or_else(|| {
+            Error::Config(format!(
+                "{}: `base` must name the training config to vary",
+                config.display()
+            ))
+        })?);
+        let base = super::train::read_config(&base_path)?;
+        let data = base
+            .data
+            .clone()
+            .ok_or_else(|| Error::Config(format!("{}: no [data] section", base_path.display())))?;
+        let base_folder = base_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let (train, valid, test) = super::train::load_data(&data, &base_folder, base.train.seed)?;
+        let (splits, validation_is_test) = match (valid, test) {
+            (valid, Some(test)) => (Splits { train, valid, test }, false),
+            (Some(valid), None) => (
+                Splits {
+                    train,
+                    valid: None,
+                    test: valid,
+                },
+                true,
+            ),
+            (None, None) => {
+                return Err(Error::Config(format!(
+                    "{}: [data] needs a held-out set to score the runs on: test_ids, test_chroms, test_fraction or a validation set",
+                    base_path.display()
+                )));
+            }
+        };
+        let (truths, method) = match &exp.importance {
+            Some(importance) => {
+                let simdata = data.simdata.as_ref().map(|p| base_folder.join(p));
+                let truths = resolve_truths(importance, &splits.test, simdata.as_deref(), &folder)
+                    .map_err(|e| match e {
+                        Error::Config(m) => Error::Config(format!("{}: {m}", config.display())),
+                        other => other,
+                    })?;
+                (truths, importance.method()?)
+            }
+            None => (Vec::new(), Method::GradXInput),
+        };
+        Ok(Self {
+            title: exp
+                .title
+                .clone()
+                .unwrap_or_else(|| format!("Experiment {}", config.display())),
+            exp,
+            folder,
+            base,
+            base_folder,
+            validation_is_test,
+            splits,
+            truths,
+            method,
+        })
+    }
+
+    /// The experiment's runs, in the order of its results.
+    pub fn runs(&self) -> Result<Vec<Run>> {
+        plan(&self.exp, &self.base, self.splits.train.length)
+    }
+
+    /// The `[data]` of a run trained on its own by `sepfc train`: the base's, with absolute
+    /// paths and the base's split seed, so that it splits exactly as [`Experiment::read`]
+    /// does. Where the validation set is the test set, it is held out as the test set instead.
+    pub fn run_data(&self) -> Result<DataConfig> {
+        let mut data = self
+            .base
+            .data
+            .clone()
+            .ok_or_else(|| Error::Config("the base config has no [data]".into()))?;
+        super::train::absolutize(&mut data, &self.base_folder);
+        data.split_seed = Some(data.split_seed.unwrap_or(self.base.train.seed));
+        if self.validation_is_test {
+            // the same choice, in the same order, as load_data's validation set
+            let (fasta, labels) = (data.valid_fasta.take(), data.valid_labels.take());
+            let (chroms, fraction) = (data.valid_chroms.take(), data.valid_fraction.take());
+            if fasta.is_some() && labels.is_some() {
+                (data.test_fasta, data.test_labels) = (fasta, labels);
+            } else if chroms.is_some() {
+                data.test_chroms = chroms;
+            } else {
+                data.test_fraction = fraction;
+            }
+        }
+        Ok(data)
+    }
+}
+
+/// Where the results of the runs come from.
+enum Source {
+    /// Train the runs not yet in `results.json`.
+    Train,
+    /// Read what the planned jobs wrote: `runs/<name>/training.json` and
+    /// `scores/<name>.json`.
+    Jobs,
+}
+
 struct ExperimentJob {
-    title: String,
-    exp: ExperimentConfig,
-    base: Config,
-    splits: Splits,
-    truths: Vec<Truth>,
-    method: Method,
+    experiment: Experiment,
+    source: Source,
     out: PathBuf,
+}
+
+/// The evaluation of run `name` that `experiment --plan`'s jobs write under `out`.
+pub(crate) fn scores_path(out: &Path, name: &str) -> PathBuf {
+    out.join("scores").join(format!("{name}.json"))
+}
+
+/// The result of a planned run from the files its jobs wrote under `out`.
+fn gathered(run: &Run, out: &Path) -> Result<RunResult> {
+    let name = run_name(run.draw.index, run.seed, run.kind);
+    let summary = read_summary(&out.join("runs").join(&name))?;
+    let evaluation = Evaluation::read(&scores_path(out, &name))?;
+    Ok(RunResult {
+        draw: run.draw.index,
+        seed: run.seed,
+        kind: run.kind,
+        parameters: evaluation.parameters,
+        units: run.units,
+        test: evaluation.tasks,
+        best_epoch: summary.best_epoch,
+        seconds: summary.seconds + evaluation.seconds,
+    })
 }
 
 impl BackendTask for ExperimentJob {
     type Output = Vec<RunResult>;
 
     fn run<B: Backend + 'static>(self, backend: &B) -> Result<Vec<RunResult>> {
-        let results = run_experiment(
-            backend,
-            &self.exp,
-            &self.base,
-            &self.splits,
-            &self.out,
-            |line| println!("{line}"),
-        )?;
+        let Self {
+            experiment: e,
+            source,
+            out,
+        } = self;
+        let runs = e.runs()?;
+        let results = match source {
+            Source::Train => run_experiment(backend, &e.exp, &e.base, &e.splits, &out, |line| {
+                println!("{line}")
+            })?,
+            Source::Jobs => {
+                let results = runs
+                    .iter()
+                    .map(|run| gathered(run, &out))
+                    .collect::<Result<Vec<_>>>()?;
+                let text = serde_json::to_string_pretty(&results)
+                    .map_err(|e| Error::invalid("experiment", e.to_string()))?;
+                write_atomically(&out.join("results.json"), text.as_bytes())?;
+                println!("gathered the results of {} runs", results.len());
+                results
+            }
+        };
         println!("scoring importance and drawing figures");
-        let draws = plan(&self.exp, &self.base, self.splits.train.length)?
+        let draws = runs
             .into_iter()
             .map(|run| run.draw)
             .fold(Vec::new(), |mut draws, d| {
@@ -60,65 +222,37 @@ impl BackendTask for ExperimentJob {
             });
         let analysis = analyse(
             backend,
-            &self.out,
+            &out,
             &results,
             draws,
-            &self.splits.test,
-            &self.truths,
-            self.method,
+            &e.splits.test,
+            &e.truths,
+            e.method,
         )?;
-        let path = self.out.join("report.md");
-        write_atomically(&path, report(&self.title, &results, &analysis).as_bytes())?;
+        let path = out.join("report.md");
+        write_atomically(&path, report(&e.title, &results, &analysis).as_bytes())?;
         println!("wrote {}", path.display());
         Ok(results)
     }
 }
 
-/// Runs `sepfc experiment`. The base config's held-out test set (`test_ids` or
-/// `test_chroms`) scores every run; without one, its validation set does, and no run stops
+/// Runs `sepfc experiment`: trains the runs not yet in `out/results.json`, then writes the
+/// report. The base config's held-out test set (`test_ids`, `test_chroms`, `test_fraction` or
+/// `test_fasta`) scores every run; without one, its validation set does, and no run stops
 /// early.
 pub fn run(config: &Path, out: &Path, device: Device) -> Result<Vec<RunResult>> {
-    let exp = read_experiment(config)?;
-    let here = config.parent().unwrap_or(Path::new("."));
-    let base_path = here.join(exp.base.as_ref().ok_or_else(|| {
-        Error::Config(format!(
-            "{}: `base` must name the training config to vary",
-            config.display()
-        ))
-    })?);
-    let base = super::train::read_config(&base_path)?;
-    let data = base
-        .data
-        .clone()
-        .ok_or_else(|| Error::Config(format!("{}: no [data] section", base_path.display())))?;
-    let data_dir = base_path.parent().unwrap_or(Path::new("."));
-    let (train, valid, test) = super::train::load_data(&data, data_dir, base.train.seed)?;
-    let splits = match (valid, test) {
-        (valid, Some(test)) => Splits { train, valid, test },
-        (Some(valid), None) => Splits {
-            train,
-            valid: None,
-            test: valid,
-        },
-        (None, None) => {
-            return Err(Error::Config(format!(
-                "{}: [data] needs a held-out set to score the runs on: test_ids, test_chroms or a validation set",
-                base_path.display()
-            )));
-        }
-    };
-    let (truths, method) = match &exp.importance {
-        Some(importance) => {
-            let simdata = data.simdata.as_ref().map(|p| data_dir.join(p));
-            let truths = resolve_truths(importance, &splits.test, simdata.as_deref(), here)
-                .map_err(|e| match e {
-                    Error::Config(m) => Error::Config(format!("{}: {m}", config.display())),
-                    other => other,
-                })?;
-            (truths, importance.method()?)
-        }
-        None => (Vec::new(), Method::GradXInput),
-    };
+    report_on(config, out, Source::Train, device)
+}
+
+/// Runs `sepfc experiment --gather`: trains nothing, but reads the result of every run from
+/// the files that the jobs of [`super::experiment_plan::write_plan`] wrote under `out`, then
+/// writes `results.json` and the report as [`run`] would.
+pub fn gather(config: &Path, out: &Path, device: Device) -> Result<Vec<RunResult>> {
+    report_on(config, out, Source::Jobs, device)
+}
+
+fn report_on(config: &Path, out: &Path, source: Source, device: Device) -> Result<Vec<RunResult>> {
+    let experiment = Experiment::read(config)?;
     std::fs::create_dir_all(out).map_err(|source| Error::Io {
         path: out.display().to_string(),
         source,
@@ -126,12 +260,8 @@ pub fn run(config: &Path, out: &Path, device: Device) -> Result<Vec<RunResult>> 
     run_on(
         device,
         ExperimentJob {
-            title: format!("Experiment {}", config.display()),
-            exp,
-            base,
-            splits,
-            truths,
-            method,
+            experiment,
+            source,
             out: out.to_path_buf(),
         },
     )

@@ -6,11 +6,13 @@ pub mod bench;
 pub mod device;
 pub mod evaluate;
 pub mod experiment;
+pub mod experiment_plan;
 pub mod explain;
 pub mod predict;
 pub mod scan;
 pub mod scan_plan;
 pub mod simulate;
 pub mod train;
+pub mod workflow;
 
 pub use device::{BackendTask, Device, run_on};

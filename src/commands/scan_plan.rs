@@ -6,23 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::device::Device;
 use super::scan::{ScanOptions, checked_window, scan_spans, task_paths};
+use super::workflow::{absolute, python_list, python_string, shell_word, write_if_changed};
 use crate::data::tiling::window_starts;
-use crate::model::{Model, write_atomically};
+use crate::model::Model;
 use crate::{Error, Result};
-
-/// `path` made absolute, as text, so that the workflow runs from any directory.
-fn absolute(path: &Path) -> Result<String> {
-    let absolute = std::path::absolute(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(absolute.display().to_string())
-}
-
-/// `text` as one shell word.
-fn shell_quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
 
 /// Writes `dir/Snakefile` for the scan `options` describes, run by the binary `sepfc`, and
 /// returns its path. Only chromosomes with at least one window get a job.
@@ -54,38 +41,44 @@ pub fn write_plan(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "scan.bedgraph".into());
-    let shard_out = dir.join("shards").join("{chrom}").join(&out_name);
-    let shard_outs = task_paths(&shard_out, &tasks);
     if chroms.is_empty() {
         return Err(Error::Config(format!(
             "no chromosome or region of {} is as long as the model's {window} bp window",
             options.genome.display()
         )));
     }
-    let list = |items: Vec<String>| format!("[{}]", items.join(", "));
-    let python = |paths: &[PathBuf]| -> Result<Vec<String>> {
-        paths
-            .iter()
-            .map(|p| Ok(format!("{:?}", absolute(p)?)))
-            .collect()
-    };
+    let outs = outs
+        .iter()
+        .map(|p| absolute(p))
+        .collect::<Result<Vec<_>>>()?;
+    // the shard of chromosome {chrom}, as a Snakemake pattern
+    let shard_out = Path::new(&absolute(&dir.join("shards"))?)
+        .join("{chrom}")
+        .join(&out_name);
+    let shard_outs: Vec<String> = task_paths(&shard_out, &tasks)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let mut command = format!(
         "{} scan --model {} --genome {} --stride {} --batch-size {} --max-n-fraction {} --device {}",
-        shell_quoted(&absolute(sepfc)?),
-        shell_quoted(&absolute(&options.model)?),
-        shell_quoted(&absolute(&options.genome)?),
+        shell_word(&absolute(sepfc)?),
+        shell_word(&absolute(&options.model)?),
+        shell_word(&absolute(&options.genome)?),
         options.stride,
         options.batch_size,
         options.max_n_fraction,
         device
     );
     if let Some(regions) = &options.regions {
-        command += &format!(" --regions {}", shell_quoted(&absolute(regions)?));
+        command += &format!(" --regions {}", shell_word(&absolute(regions)?));
     }
-    let shard_flag = absolute(&shard_out)?.replace("{chrom}", "{wildcards.chrom}");
+    let shard_flag = shard_out
+        .display()
+        .to_string()
+        .replace("{chrom}", "{wildcards.chrom}");
     command += &format!(
         " --chrom {{wildcards.chrom}} --out {}",
-        shell_quoted(&shard_flag)
+        shell_word(&shard_flag)
     );
     let text = format!(
         r#"# Written by `sepfc scan --plan`: a genome-wide scan as one job per chromosome and a
@@ -102,7 +95,7 @@ rule all:
 
 rule shard:
     output: SHARDS
-    shell: {command:?}
+    shell: {command}
 
 rule join:
     input: [expand(s, chrom=CHROMS) for s in SHARDS]
@@ -116,15 +109,12 @@ rule join:
                     joined.writelines(lines if i == 0 else lines[1:])
 "#,
         snakefile = absolute(&dir.join("Snakefile"))?,
-        chroms = list(chroms.iter().map(|c| format!("{c:?}")).collect()),
-        outs = list(python(&outs)?),
-        shards = list(python(&shard_outs)?),
+        command = python_string(&command),
+        chroms = python_list(&chroms),
+        outs = python_list(&outs),
+        shards = python_list(&shard_outs),
     );
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
     let path = dir.join("Snakefile");
-    write_atomically(&path, text.as_bytes())?;
+    write_if_changed(&path, text.as_bytes())?;
     Ok(path)
 }

@@ -91,12 +91,14 @@ fn apply(config: &mut Config, o: &Overrides) {
 }
 
 /// The training set, the validation set (if any) and the held-out test set (if any) that
-/// `[data]` describes; paths are relative to `base`, the config file's folder.
+/// `[data]` describes; paths are relative to `base`, the config file's folder. Fractions are
+/// split with `[data] split_seed`, else with `train_seed`.
 pub fn load_data(
     data: &DataConfig,
     base: &Path,
-    seed: u64,
+    train_seed: u64,
 ) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
+    let seed = data.split_seed.unwrap_or(train_seed);
     let at = |p: &PathBuf| base.join(p);
     let mut all = if let Some(sim) = &data.simdata {
         Dataset::from_simdata(&at(sim))?
@@ -118,6 +120,11 @@ pub fn load_data(
     }
     if let Some(chroms) = &data.test_chroms {
         let (rest, held) = all.split_by_chroms(chroms)?;
+        all = rest;
+        test = Some(held);
+    }
+    if let Some(fraction) = data.test_fraction {
+        let (rest, held) = all.split_fraction(fraction, seed)?;
         all = rest;
         test = Some(held);
     }
@@ -265,8 +272,17 @@ pub fn run(args: TrainArgs) -> Result<TrainReport> {
     )
 }
 
-fn absolutize(d: &mut DataConfig, base: &Path) {
-    let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+/// Makes every path of `d` absolute, reading relative ones against `base` (the config file's
+/// folder).
+pub(crate) fn absolutize(d: &mut DataConfig, base: &Path) {
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let base = std::fs::canonicalize(base)
+        .or_else(|_| std::path::absolute(base))
+        .unwrap_or_else(|_| base.to_path_buf());
     for p in [
         &mut d.fasta,
         &mut d.labels,

@@ -382,33 +382,33 @@ impl Dataset {
     }
 
     /// Splits off `round(fraction * N)` records chosen by a shuffle seeded with `seed` (the same
-    /// seed gives the same split): `(train, valid)`, each in the original order.
+    /// seed gives the same split): `(rest, held_out)`, each in the original order.
     ///
-    /// Errors: `fraction` not in `[0, 1)`, or so close to 1 that no training record is left.
+    /// Errors: `fraction` not in `[0, 1)`, or so close to 1 that no record is left.
     pub fn split_fraction(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
         if !(0.0..1.0).contains(&fraction) {
             return Err(Error::invalid(
                 "split_fraction",
-                format!("the validation fraction must be in [0, 1), got {fraction}"),
+                format!("a held-out fraction must be in [0, 1), got {fraction}"),
             ));
         }
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(&mut StdRng::seed_from_u64(seed));
-        let n_valid = (fraction * self.len() as f64).round() as usize;
-        if n_valid == self.len() && n_valid > 0 {
+        let n_held = (fraction * self.len() as f64).round() as usize;
+        if n_held == self.len() && n_held > 0 {
             return Err(Error::invalid(
                 "split_fraction",
                 format!(
-                    "a validation fraction of {fraction} of {} records leaves none for training",
+                    "a held-out fraction of {fraction} of {} records leaves none for training",
                     self.len()
                 ),
             ));
         }
-        let mut valid = order[..n_valid].to_vec();
-        let mut train = order[n_valid..].to_vec();
-        valid.sort_unstable();
-        train.sort_unstable();
-        Ok((self.subset(&train), self.subset(&valid)))
+        let mut held = order[..n_held].to_vec();
+        let mut rest = order[n_held..].to_vec();
+        held.sort_unstable();
+        rest.sort_unstable();
+        Ok((self.subset(&rest), self.subset(&held)))
     }
 
     /// `(rest, selected)`: the records whose id is in `ids`, and the others, each in the

@@ -54,6 +54,8 @@ pub struct Run {
     pub kind: ModelKind,
     /// The full config to train (the draw applied, the seed set).
     pub config: Config,
+    /// Units of the layer in the place of the base's first `separable_fc`.
+    pub units: usize,
 }
 
 fn uniform_int(rng: &mut StdRng, r: Range<usize>) -> usize {
@@ -152,15 +154,15 @@ fn same_units_dense(config: &Config) -> Config {
 /// gives an impossible model for `input_length` (e.g. a pooling wider than its input) is drawn
 /// again, up to 100 times.
 pub fn plan(exp: &ExperimentConfig, base: &Config, input_length: usize) -> Result<Vec<Run>> {
-    if !base
+    let separable_at = base
         .layers
         .iter()
-        .any(|l| matches!(l, LayerConfig::SeparableFc(_)))
-    {
-        return Err(Error::Config(
-            "the experiment's base config has no separable_fc layer to compare".into(),
-        ));
-    }
+        .position(|l| matches!(l, LayerConfig::SeparableFc(_)))
+        .ok_or_else(|| {
+            Error::Config(
+                "the experiment's base config has no separable_fc layer to compare".into(),
+            )
+        })?;
     let mut rng = StdRng::seed_from_u64(exp.draw_seed);
     let mut runs = Vec::new();
     for index in 0..exp.draws {
@@ -181,6 +183,11 @@ pub fn plan(exp: &ExperimentConfig, base: &Config, input_length: usize) -> Resul
             }
         };
         let same = same_units_dense(&separable);
+        let units = |config: &Config| match &config.layers[separable_at] {
+            LayerConfig::SeparableFc(s) => s.units,
+            LayerConfig::Dense(d) => d.units,
+            _ => 0,
+        };
         for &seed in &exp.seeds {
             for (kind, config) in [
                 (ModelKind::Separable, &separable),
@@ -193,6 +200,7 @@ pub fn plan(exp: &ExperimentConfig, base: &Config, input_length: usize) -> Resul
                     draw: draw.clone(),
                     seed,
                     kind,
+                    units: units(&config),
                     config,
                 });
             }

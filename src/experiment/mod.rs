@@ -70,6 +70,9 @@ pub struct Ranges {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
+    /// The report's heading (default: `Experiment <path of the experiment file>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// The training config the draws modify (path relative to the experiment file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<std::path::PathBuf>,

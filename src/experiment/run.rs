@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ExperimentConfig, ModelKind, plan};
 use crate::backend::Backend;
-use crate::config::{Config, LayerConfig};
+use crate::config::Config;
 use crate::data::Dataset;
 use crate::model::{Model, write_atomically};
 use crate::train::{TaskScores, TrainOptions, evaluate, train};
@@ -46,15 +46,6 @@ pub fn run_name(draw: usize, seed: u64, kind: ModelKind) -> String {
     format!("draw{draw}_seed{seed}_{kind}")
 }
 
-/// Units of the layer that stands where the first `separable_fc` of the base stood.
-fn compared_units(config: &Config, index: usize) -> usize {
-    match &config.layers[index] {
-        LayerConfig::SeparableFc(s) => s.units,
-        LayerConfig::Dense(d) => d.units,
-        _ => 0,
-    }
-}
-
 /// The data an experiment trains, validates and tests on.
 pub struct Splits {
     /// Training set.
@@ -77,11 +68,6 @@ pub fn run_experiment<B: Backend + 'static>(
     mut report: impl FnMut(&str),
 ) -> Result<Vec<RunResult>> {
     let runs = plan(exp, base, splits.train.length)?;
-    let separable_at = base
-        .layers
-        .iter()
-        .position(|l| matches!(l, LayerConfig::SeparableFc(_)))
-        .expect("plan checked that the base has a separable layer");
     let results_path = out.join("results.json");
     let mut results: Vec<RunResult> = match std::fs::read_to_string(&results_path) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Weights {
@@ -126,7 +112,7 @@ pub fn run_experiment<B: Backend + 'static>(
             seed: run.seed,
             kind: run.kind,
             parameters: model.parameter_count(),
-            units: compared_units(&run.config, separable_at),
+            units: run.units,
             test,
             best_epoch: trained.best_epoch,
             seconds: started.elapsed().as_secs_f64(),
