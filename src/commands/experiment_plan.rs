@@ -29,6 +29,8 @@ pub fn write_plan(
     sepfc: &Path,
 ) -> Result<PathBuf> {
     let experiment = Experiment::read(config)?;
+    // for comments in the files written
+    let title = experiment.title.replace(['\n', '\r'], " ");
     let runs = experiment.runs()?;
     let run_data = experiment.run_data()?;
     let mut names = Vec::with_capacity(runs.len());
@@ -37,8 +39,7 @@ pub fn write_plan(
         let mut job = run.config.clone();
         job.data = Some(run_data.clone());
         let text = format!(
-            "# {name} of {}, written by `sepfc experiment --plan`\n{}",
-            experiment.title,
+            "# {name} of {title}, written by `sepfc experiment --plan`\n{}",
             job.to_toml_string()?
         );
         write_if_changed(
@@ -110,7 +111,6 @@ rule gather:
     log: LOGS + "/gather.log"
     shell: {gather}
 "#,
-        title = experiment.title.replace('\n', " "),
         snakefile_shown = absolute(&snakefile)?,
         runs = python_list(&names),
         jobs = python_string(&absolute(&dir.join("jobs"))?),
