@@ -23,7 +23,7 @@ use crate::backend::shapes::hash_u32;
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data::Dataset;
 use crate::metrics::task_metrics;
-use crate::model::{Model, write_atomically};
+use crate::model::{Model, read_json, write_atomically};
 use crate::optim::{Adam, Optimizer, OptimizerState, Sgd};
 use crate::{Error, Result};
 
@@ -115,16 +115,7 @@ pub fn model_path(out_dir: &Path) -> PathBuf {
 
 /// Reads the [`TrainSummary`] of the finished run in `out_dir`.
 pub fn read_summary(out_dir: &Path) -> Result<TrainSummary> {
-    let path = out_dir.join(SUMMARY);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::Input {
-        path: path.display().to_string(),
-        line: Some(e.line()),
-        detail: format!("not a training summary: {e}"),
-    })
+    read_json(&out_dir.join(SUMMARY), "a training summary")
 }
 
 fn optimizer_for<B: Backend + 'static>(schedule: &TrainConfig) -> Box<dyn Optimizer<B>> {

@@ -32,6 +32,14 @@ fn write_jaspar(path: &Path) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The figures of every report with importance, as `figures/<name>.png`.
+const FIGURES: [&str; 4] = [
+    "performance",
+    "training_curves",
+    "positional_weights",
+    "importance",
+];
+
 /// Width, height and the share of pixels that are not white, of a PNG file.
 fn png_ink(path: &Path) -> (u32, u32, f64) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
@@ -134,12 +142,7 @@ threshold = 0.9
         md.contains("| 0 | base | base | base |"),
         "the draws table: {md}"
     );
-    for figure in [
-        "performance",
-        "training_curves",
-        "positional_weights",
-        "importance",
-    ] {
+    for figure in FIGURES {
         let file = format!("figures/{figure}.png");
         assert!(
             md.contains(&format!("]({file})")),
@@ -326,18 +329,11 @@ fn a_planned_experiment_run_by_snakemake_reports_what_the_local_run_does_and_rer
         );
     }
     let workflow = |expect_success: bool| {
-        let status = Command::new(&snakemake)
-            .args([
-                "--snakefile",
-                plan.join("Snakefile").to_str().unwrap(),
-                "--cores",
-                "2",
-                "-q",
-            ])
-            .current_dir(d)
-            .status()
-            .unwrap();
-        assert_eq!(status.success(), expect_success, "snakemake's exit status");
+        assert_eq!(
+            common::run_workflow(&snakemake, &plan.join("Snakefile"), d),
+            expect_success,
+            "snakemake's exit status"
+        );
     };
     let same_as_local = || {
         assert_eq!(
@@ -349,12 +345,7 @@ fn a_planned_experiment_run_by_snakemake_reports_what_the_local_run_does_and_rer
             untimed_results(&planned.join("results.json")),
             untimed_results(&local.join("results.json"))
         );
-        for figure in [
-            "performance",
-            "training_curves",
-            "positional_weights",
-            "importance",
-        ] {
+        for figure in FIGURES {
             let file = format!("figures/{figure}.png");
             assert!(
                 std::fs::read(planned.join(&file)).unwrap()

@@ -333,18 +333,10 @@ fn a_planned_scan_run_by_snakemake_equals_the_direct_scan_and_reruns_only_what_i
     ]);
     sepfc(&args);
     let run_workflow = || {
-        let status = Command::new(&snakemake)
-            .args([
-                "--snakefile",
-                plan.join("Snakefile").to_str().unwrap(),
-                "--cores",
-                "2",
-                "-q",
-            ])
-            .current_dir(d)
-            .status()
-            .unwrap();
-        assert!(status.success(), "snakemake failed");
+        assert!(
+            common::run_workflow(&snakemake, &plan.join("Snakefile"), d),
+            "snakemake failed"
+        );
     };
     run_workflow();
     let direct = d.join("direct.bedgraph");

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::data::Dataset;
-use crate::model::{Model, write_atomically};
+use crate::model::{Model, read_json, write_atomically};
 use crate::train::TaskScores;
 use crate::{Error, Result};
 
@@ -47,15 +47,7 @@ pub struct Evaluation {
 impl Evaluation {
     /// Reads an evaluation written by `sepfc evaluate --json`.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| Error::Input {
-            path: path.display().to_string(),
-            line: Some(e.line()),
-            detail: format!("not an evaluation: {e}"),
-        })
+        read_json(path, "an evaluation")
     }
 }
 

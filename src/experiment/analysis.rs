@@ -14,7 +14,7 @@ use crate::backend::Backend;
 use crate::data::Dataset;
 use crate::explain::Method;
 use crate::layers::Layer;
-use crate::model::Model;
+use crate::model::{Model, read_json};
 use crate::train::{EpochRecord, model_path};
 use crate::{Error, Result};
 
@@ -64,16 +64,8 @@ fn load<B: Backend>(backend: &B, out: &Path, r: &RunResult) -> Result<Model<B>> 
 }
 
 fn history(out: &Path, r: &RunResult) -> Result<History> {
-    let path = run_dir(out, r).join("metrics.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let epochs: Vec<EpochRecord> = serde_json::from_str(&text).map_err(|e| Error::Input {
-        path: path.display().to_string(),
-        line: Some(e.line()),
-        detail: format!("not a run's metrics: {e}"),
-    })?;
+    let epochs: Vec<EpochRecord> =
+        read_json(&run_dir(out, r).join("metrics.json"), "a run's metrics")?;
     Ok(History {
         kind: r.kind,
         epochs,

@@ -50,7 +50,9 @@ use crate::{Error, Result};
 
 pub use architecture::{INPUT_CHANNELS, resolve};
 pub use twin::{TwinReport, dense_twin};
-pub use weights::{AtomicFile, CONFIG_KEY, INPUT_LENGTH_KEY, TASKS_KEY, write_atomically};
+pub use weights::{
+    AtomicFile, CONFIG_KEY, INPUT_LENGTH_KEY, TASKS_KEY, read_json, write_atomically,
+};
 
 /// A model's forward pass recorded on a tape.
 #[derive(Debug, Clone)]

@@ -209,6 +209,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     file.commit()
 }
 
+/// Reads the JSON file at `path` as a `T`; `what` names what it should hold in the error of a
+/// file that does not parse (e.g. "a run's metrics").
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Input {
+        path: path.display().to_string(),
+        line: Some(e.line()),
+        detail: format!("not {what}: {e}"),
+    })
+}
+
 /// A file written through a temporary file beside its path (buffered) and renamed into place
 /// by [`AtomicFile::commit`]; dropped without a commit, it removes the temporary file and
 /// leaves `path` as it was.

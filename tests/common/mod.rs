@@ -98,3 +98,15 @@ pub fn snakemake() -> Option<PathBuf> {
         })
         .clone()
 }
+
+/// Runs the workflow `snakefile` with `snakemake --cores 2` in `dir`; whether it succeeded.
+pub fn run_workflow(snakemake: &Path, snakefile: &Path, dir: &Path) -> bool {
+    Command::new(snakemake)
+        .arg("--snakefile")
+        .arg(snakefile)
+        .args(["--cores", "2", "-q"])
+        .current_dir(dir)
+        .status()
+        .unwrap()
+        .success()
+}
