@@ -13,9 +13,10 @@ use crate::backend::PoolSpec;
 const GRAIN: usize = 1 << 14;
 
 /// `len` zeros, written by all cores: an output buffer that the caller's threads then fill,
-/// without one thread zeroing (and first touching) all of it before they start.
+/// without one thread zeroing (and first touching) all of it before they start. Its storage
+/// is that of a dropped tensor when one fits (see `pool.rs`).
 pub(super) fn zeroed(len: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(len);
+    let mut out = super::pool::take(len);
     out.par_extend(rayon::iter::repeat_n(0.0f32, len).with_min_len(GRAIN));
     out
 }

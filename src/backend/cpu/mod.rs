@@ -11,6 +11,7 @@ mod fast_separable;
 mod gemm;
 pub mod kernels;
 mod narrow;
+mod pool;
 mod scratch;
 mod transpose;
 
@@ -50,6 +51,15 @@ impl CpuTensor {
 
     fn data_mut(&mut self) -> &mut [f32] {
         Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+}
+
+impl Drop for CpuTensor {
+    /// The last handle on the data keeps its storage for the next tensor of its size.
+    fn drop(&mut self) {
+        if let Some(data) = Arc::get_mut(&mut self.data) {
+            pool::keep(std::mem::take(data));
+        }
     }
 }
 
