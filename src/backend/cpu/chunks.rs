@@ -4,13 +4,14 @@
 
 use rayon::prelude::*;
 
-use super::fast_elementwise::zeroed;
+use super::fast_elementwise::to_overwrite;
 use super::gemm::CHUNK;
 
 /// Runs `grads(chunk, dx_chunk)` for every chunk of [`CHUNK`] of the `n` examples, in parallel.
 /// With `need_dx`, `dx_chunk` is the chunk's `(examples, per_example)` slice of a new input
-/// gradient `(n, per_example)`, which `grads` must fill; it is returned with the per-chunk
-/// results in chunk order, so that summing them gives the same result whatever the thread count.
+/// gradient `(n, per_example)`, which `grads` must fill in full (it may start with stale
+/// values); it is returned with the per-chunk results in chunk order, so that summing them
+/// gives the same result whatever the thread count.
 pub fn per_chunk<R: Send>(
     n: usize,
     per_example: usize,
@@ -24,7 +25,7 @@ pub fn per_chunk<R: Send>(
             .collect();
         return (None, parts);
     }
-    let mut dx = zeroed(n * per_example);
+    let mut dx = to_overwrite(n * per_example);
     let parts = dx
         .par_chunks_mut((CHUNK * per_example).max(1))
         .enumerate()

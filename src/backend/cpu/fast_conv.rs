@@ -26,7 +26,7 @@
 use rayon::prelude::*;
 
 use super::chunks::per_chunk;
-use super::fast_elementwise::zeroed;
+use super::fast_elementwise::to_overwrite;
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
 use super::scratch::Scratch;
@@ -202,7 +202,7 @@ pub fn conv1d(
     spec: Conv1dSpec,
     relu: bool,
 ) -> Vec<f32> {
-    let mut y = zeroed(d.n * d.f * d.l_out);
+    let mut y = to_overwrite(d.n * d.f * d.l_out);
     if y.is_empty() {
         return y;
     }

@@ -16,14 +16,29 @@ const GRAIN: usize = 1 << 14;
 /// without one thread zeroing (and first touching) all of it before they start. Its storage
 /// is that of a dropped tensor when one fits (see `pool.rs`).
 pub(super) fn zeroed(len: usize) -> Vec<f32> {
-    let mut out = super::pool::take(len);
+    let mut out = super::pool::take(len).unwrap_or_default();
+    out.clear();
+    out.reserve_exact(len);
     out.par_extend(rayon::iter::repeat_n(0.0f32, len).with_min_len(GRAIN));
     out
 }
 
+/// `len` floats for an output that the caller writes in full before reading any: the storage
+/// of a dropped tensor with the values it held, when one fits, else [`zeroed`]. Reused storage
+/// is neither zeroed nor touched here.
+pub(super) fn to_overwrite(len: usize) -> Vec<f32> {
+    match super::pool::take(len) {
+        Some(mut out) => {
+            out.resize(len, 0.0);
+            out
+        }
+        None => zeroed(len),
+    }
+}
+
 /// `f(a[i], b[i])` for every `i`, in parallel.
 fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = zeroed(a.len());
+    let mut out = to_overwrite(a.len());
     out.par_chunks_mut(GRAIN)
         .zip(a.par_chunks(GRAIN).zip(b.par_chunks(GRAIN)))
         .for_each(|(o, (a, b))| {
@@ -36,7 +51,7 @@ fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32>
 
 /// `f(a[i])` for every `i`, in parallel.
 fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = zeroed(a.len());
+    let mut out = to_overwrite(a.len());
     out.par_chunks_mut(GRAIN)
         .zip(a.par_chunks(GRAIN))
         .for_each(|(o, a)| o.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a)));
@@ -87,7 +102,7 @@ fn window_maxima(x_row: &[f32], spec: PoolSpec, best: &mut [f32]) {
 
 /// Max pooling of `x (rows, l)` into `(rows, l_out)`.
 pub fn maxpool1d(x: &[f32], rows: usize, l: usize, l_out: usize, spec: PoolSpec) -> Vec<f32> {
-    let mut y = zeroed(rows * l_out);
+    let mut y = to_overwrite(rows * l_out);
     if y.is_empty() {
         return y;
     }

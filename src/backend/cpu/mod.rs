@@ -419,3 +419,90 @@ impl Backend for Cpu {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `len` finite values in `[-1, 1)`.
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len as u32)
+            .map(|i| {
+                (shapes::hash_u32(i ^ seed.wrapping_mul(0x9e37_79b9)) >> 8) as f32 / 8388608.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn tensor(shape: &[usize], seed: u32) -> CpuTensor {
+        CpuTensor::new(values(shape.iter().product(), seed), shape).unwrap()
+    }
+
+    /// Keeps storage of `len` NaNs for the next tensor of that size; its address.
+    fn poison(len: usize) -> *const f32 {
+        let buffer = vec![f32::NAN; len];
+        let address = buffer.as_ptr();
+        pool::keep(buffer);
+        address
+    }
+
+    /// `make` builds its output on poisoned storage, and writes every value of it.
+    fn writes_all_of_kept_storage(what: &str, len: usize, make: impl FnOnce() -> CpuTensor) {
+        let address = poison(len);
+        let out = make();
+        assert_eq!(out.len(), len, "{what}");
+        assert_eq!(
+            out.data().as_ptr(),
+            address,
+            "{what}: the kept storage was not reused"
+        );
+        let stale = out.data().iter().filter(|v| !v.is_finite()).count();
+        assert_eq!(
+            stale, 0,
+            "{what}: {stale} values left as the storage held them"
+        );
+    }
+
+    #[test]
+    fn outputs_on_the_storage_of_dropped_tensors_hold_none_of_its_values() {
+        let cpu = Cpu;
+        // sizes no other test of this binary uses, each above the pool's minimum
+        let (n, c, l, f, k) = (13, 10, 301, 16, 9);
+        let spec = Conv1dSpec {
+            pad_left: 3,
+            pad_right: 2,
+            dilation: 2,
+        };
+        let l_out = l + 5 - 2 * (k - 1);
+        let x = tensor(&[n, c, l], 1);
+        let w = tensor(&[f, c, k], 2);
+        let b = tensor(&[f], 3);
+        let y_len = n * f * l_out;
+        writes_all_of_kept_storage("conv1d", y_len, || cpu.conv1d(&x, &w, &b, spec).unwrap());
+        let y = cpu.conv1d_relu(&x, &w, &b, spec).unwrap();
+        let dy = tensor(&[n, f, l_out], 4);
+        writes_all_of_kept_storage("conv1d_relu_backward dx", n * c * l, || {
+            cpu.conv1d_relu_backward(&x, &w, &y, &dy, spec, true)
+                .unwrap()
+                .dx
+                .unwrap()
+        });
+        writes_all_of_kept_storage("relu", y_len, || cpu.relu(&dy).unwrap());
+        writes_all_of_kept_storage("add", y_len, || cpu.add(&dy, &y).unwrap());
+        let pool = PoolSpec { size: 3, stride: 2 };
+        let pooled = (l_out - 3) / 2 + 1;
+        writes_all_of_kept_storage("maxpool1d", n * f * pooled, || {
+            cpu.maxpool1d(&dy, pool).unwrap()
+        });
+        let (u, sep_l) = (5, 37);
+        let xs = tensor(&[3 * n, 2 * c, sep_l], 5);
+        let pos = tensor(&[u, sep_l], 6);
+        let chan = tensor(&[u, 2 * c], 7);
+        let dys = tensor(&[3 * n, u], 8);
+        writes_all_of_kept_storage("separable_backward dx", 3 * n * 2 * c * sep_l, || {
+            cpu.separable_backward(&xs, &pos, &chan, &dys, true)
+                .unwrap()
+                .dx
+                .unwrap()
+        });
+    }
+}

@@ -22,23 +22,21 @@ fn bytes(buffer: &Vec<f32>) -> usize {
     buffer.capacity() * size_of::<f32>()
 }
 
-/// An empty vector with room for `len` floats: a kept buffer of a capacity from `len` to
-/// `2 * len` (the smallest such), or a new one.
-pub(super) fn take(len: usize) -> Vec<f32> {
-    if len >= MIN_FLOATS {
-        let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (buffers, total) = &mut *kept;
-        let fitting = (0..buffers.len())
-            .filter(|&i| (len..=2 * len).contains(&buffers[i].capacity()))
-            .min_by_key(|&i| buffers[i].capacity());
-        if let Some(i) = fitting {
-            let mut buffer = buffers.remove(i);
-            *total -= bytes(&buffer);
-            buffer.clear();
-            return buffer;
-        }
+/// A kept buffer with room for `len` floats, of a capacity from `len` to `2 * len` (the
+/// smallest such; of equals, the last kept, the likeliest to be in cache), holding what its
+/// tensor held; `None` when there is none.
+pub(super) fn take(len: usize) -> Option<Vec<f32>> {
+    if len < MIN_FLOATS {
+        return None;
     }
-    Vec::with_capacity(len)
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (buffers, total) = &mut *kept;
+    let fitting = (0..buffers.len())
+        .filter(|&i| (len..=2 * len).contains(&buffers[i].capacity()))
+        .min_by_key(|&i| (buffers[i].capacity(), std::cmp::Reverse(i)))?;
+    let buffer = buffers.remove(fitting);
+    *total -= bytes(&buffer);
+    Some(buffer)
 }
 
 /// Keeps `buffer` for a later [`take`], if it is large enough to be worth it.
@@ -64,15 +62,14 @@ mod tests {
     fn a_kept_buffer_serves_the_next_request_of_a_size_it_fits() {
         // a size no other test of this binary uses, so that the shared pool is ours
         let len = MIN_FLOATS + 12_345;
-        let mut buffer = take(len);
-        buffer.resize(len, 7.0);
+        let buffer = vec![7.0f32; len];
         let address = buffer.as_ptr();
         keep(buffer);
-        // too large for it: a new buffer
-        let larger = take(2 * len + 1);
-        assert_ne!(larger.as_ptr(), address);
-        let again = take(len - 10);
-        assert_eq!(again.as_ptr(), address, "the kept buffer was not reused");
-        assert!(again.is_empty() && again.capacity() >= len);
+        assert!(take(2 * len + 1).is_none(), "too small for that");
+        let again = take(len - 10).expect("the kept buffer fits");
+        assert_eq!(again.as_ptr(), address);
+        assert_eq!(again.len(), len, "a kept buffer keeps its values");
+        assert!(take(len - 10).is_none(), "it was taken");
+        assert!(take(100).is_none(), "small requests are not served");
     }
 }
