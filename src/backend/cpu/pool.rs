@@ -39,9 +39,10 @@ pub(super) fn take(len: usize) -> Option<Vec<f32>> {
     Some(buffer)
 }
 
-/// Keeps `buffer` for a later [`take`], if it is large enough to be worth it.
+/// Keeps `buffer` for a later [`take`], if it is large enough to be worth it and small enough
+/// to fit in [`KEEP_BYTES`] (a larger one would push every other buffer out).
 pub(super) fn keep(buffer: Vec<f32>) {
-    if buffer.capacity() < MIN_FLOATS {
+    if buffer.capacity() < MIN_FLOATS || bytes(&buffer) > KEEP_BYTES {
         return;
     }
     let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -71,5 +72,13 @@ mod tests {
         assert_eq!(again.len(), len, "a kept buffer keeps its values");
         assert!(take(len - 10).is_none(), "it was taken");
         assert!(take(100).is_none(), "small requests are not served");
+        // a buffer larger than the whole pool is not kept (nor pushes the others out)
+        let mut other = vec![1.0f32; len + 1];
+        other.shrink_to_fit();
+        keep(other);
+        let huge = KEEP_BYTES / size_of::<f32>() + 1;
+        keep(Vec::with_capacity(huge));
+        assert!(take(huge).is_none());
+        assert_eq!(take(len + 1).map(|b| b.len()), Some(len + 1), "pushed out");
     }
 }
