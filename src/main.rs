@@ -160,8 +160,9 @@ enum Command {
     /// skips the runs already done.
     Experiment {
         /// The experiment file: `base` (a training config), `seeds`, `draws`, `draw_seed`,
-        /// `[ranges]` and optionally `[importance]`. Writes results.json, report.md and
-        /// figures/*.png; a rerun skips finished runs and redraws the report.
+        /// `[ranges]` and optionally `title` (the report's heading) and `[importance]`. Writes
+        /// results.json, report.md and figures/*.png; a rerun skips finished runs and redraws
+        /// the report.
         #[arg(long)]
         config: PathBuf,
         /// Output folder.
