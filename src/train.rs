@@ -23,7 +23,7 @@ use crate::backend::shapes::hash_u32;
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data::Dataset;
 use crate::metrics::task_metrics;
-use crate::model::{Model, read_json, write_atomically};
+use crate::model::{Model, read_json, write_atomically, write_json};
 use crate::optim::{Adam, Optimizer, OptimizerState, Sgd};
 use crate::{Error, Result};
 
@@ -287,9 +287,7 @@ fn load_checkpoint<B: Backend>(
 }
 
 fn write_metrics(out_dir: &Path, epochs: &[EpochRecord]) -> Result<()> {
-    let text = serde_json::to_string_pretty(epochs)
-        .map_err(|e| Error::invalid("metrics", e.to_string()))?;
-    write_atomically(&out_dir.join(METRICS), text.as_bytes())
+    write_json(&out_dir.join(METRICS), epochs)
 }
 
 /// Trains `model` on `train`, validating on `valid` after every epoch, writing the output
@@ -443,9 +441,7 @@ pub fn train<B: Backend + 'static>(
         stopped_early,
         seconds: progress.epochs.iter().map(|e| e.seconds).sum(),
     };
-    let text = serde_json::to_string_pretty(&finished)
-        .map_err(|e| Error::invalid("training summary", e.to_string()))?;
-    write_atomically(&summary, text.as_bytes())?;
+    write_json(&summary, &finished)?;
     Ok(TrainReport {
         epochs: progress.epochs,
         best_epoch: progress.best_epoch,

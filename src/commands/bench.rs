@@ -6,7 +6,7 @@ use super::device::{BackendTask, Device, run_on};
 use crate::Result;
 use crate::backend::Backend;
 use crate::bench::{BenchOptions, BenchReport, run_bench};
-use crate::model::write_atomically;
+use crate::model::write_json;
 
 struct BenchJob {
     options: BenchOptions,
@@ -37,9 +37,7 @@ pub fn run(options: BenchOptions, device: Device, json: Option<PathBuf>) -> Resu
         memory(report.peak_device_mib),
     );
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| crate::Error::invalid("bench", e.to_string()))?;
-        write_atomically(&path, text.as_bytes())?;
+        write_json(&path, &report)?;
     }
     Ok(report)
 }

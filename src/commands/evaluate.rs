@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::data::Dataset;
-use crate::model::{Model, read_json, write_atomically};
+use crate::model::{Model, read_json, write_json};
 use crate::train::TaskScores;
 use crate::{Error, Result};
 
@@ -82,10 +82,7 @@ impl BackendTask for EvaluateJob {
 /// The held-out test set of the training config at `path`.
 fn held_out(path: &Path) -> Result<Dataset> {
     let config = super::train::read_config(path)?;
-    let data = config
-        .data
-        .ok_or_else(|| Error::Config(format!("{}: no [data] section", path.display())))?;
-    let folder = path.parent().unwrap_or(Path::new("."));
+    let (data, folder) = super::train::data_section(&config, path)?;
     super::train::load_data(&data, folder, config.train.seed)?
         .2
         .ok_or_else(|| {
@@ -126,9 +123,7 @@ pub fn run(
         );
     }
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&evaluation)
-            .map_err(|e| Error::invalid("evaluation", e.to_string()))?;
-        write_atomically(path, text.as_bytes())?;
+        write_json(path, &evaluation)?;
     }
     Ok(evaluation)
 }

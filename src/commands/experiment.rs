@@ -10,10 +10,11 @@ use crate::backend::Backend;
 use crate::config::{Config, DataConfig};
 use crate::experiment::importance::{Truth, resolve_truths};
 use crate::experiment::{
-    ExperimentConfig, Run, RunResult, Splits, analyse, plan, report, run_experiment, run_name,
+    ExperimentConfig, Run, RunResult, Splits, analyse, plan, report, run_dir, run_experiment,
+    run_name,
 };
 use crate::explain::Method;
-use crate::model::write_atomically;
+use crate::model::{write_atomically, write_json};
 use crate::train::read_summary;
 use crate::{Error, Result};
 
@@ -39,8 +40,8 @@ pub(crate) struct Experiment {
     pub folder: PathBuf,
     /// The base training config.
     pub base: Config,
-    /// The folder of the base config, which its `[data]` paths are relative to.
-    pub base_folder: PathBuf,
+    /// The base config's `[data]`, its paths made absolute.
+    pub data: DataConfig,
     /// Whether the base holds out no test set, so that its validation set is the test set
     /// (and no run stops early).
     pub validation_is_test: bool,
@@ -64,12 +65,8 @@ impl Experiment {
             ))
         })?);
         let base = super::train::read_config(&base_path)?;
-        let data = base
-            .data
-            .clone()
-            .ok_or_else(|| Error::Config(format!("{}: no [data] section", base_path.display())))?;
-        let base_folder = base_path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let (train, valid, test) = super::train::load_data(&data, &base_folder, base.train.seed)?;
+        let (mut data, base_folder) = super::train::data_section(&base, &base_path)?;
+        let (train, valid, test) = super::train::load_data(&data, base_folder, base.train.seed)?;
         let (splits, validation_is_test) = match (valid, test) {
             (valid, Some(test)) => (Splits { train, valid, test }, false),
             (Some(valid), None) => (
@@ -99,6 +96,7 @@ impl Experiment {
             }
             None => (Vec::new(), Method::GradXInput),
         };
+        super::train::absolutize(&mut data, base_folder);
         Ok(Self {
             title: exp
                 .title
@@ -107,7 +105,7 @@ impl Experiment {
             exp,
             folder,
             base,
-            base_folder,
+            data,
             validation_is_test,
             splits,
             truths,
@@ -123,13 +121,8 @@ impl Experiment {
     /// The `[data]` of a run trained on its own by `sepfc train`: the base's, with absolute
     /// paths and the base's split seed, so that it splits exactly as [`Experiment::read`]
     /// does. Where the validation set is the test set, it is held out as the test set instead.
-    pub fn run_data(&self) -> Result<DataConfig> {
-        let mut data = self
-            .base
-            .data
-            .clone()
-            .ok_or_else(|| Error::Config("the base config has no [data]".into()))?;
-        super::train::absolutize(&mut data, &self.base_folder);
+    pub fn run_data(&self) -> DataConfig {
+        let mut data = self.data.clone();
         data.split_seed = Some(data.split_seed.unwrap_or(self.base.train.seed));
         if self.validation_is_test {
             // the same choice, in the same order, as load_data's validation set
@@ -143,7 +136,7 @@ impl Experiment {
                 data.test_fraction = fraction;
             }
         }
-        Ok(data)
+        data
     }
 }
 
@@ -170,7 +163,7 @@ pub(crate) fn scores_path(out: &Path, name: &str) -> PathBuf {
 /// The result of a planned run from the files its jobs wrote under `out`.
 fn gathered(run: &Run, out: &Path) -> Result<RunResult> {
     let name = run_name(run.draw.index, run.seed, run.kind);
-    let summary = read_summary(&out.join("runs").join(&name))?;
+    let summary = read_summary(&run_dir(out, &name))?;
     let evaluation = Evaluation::read(&scores_path(out, &name))?;
     Ok(RunResult {
         draw: run.draw.index,
@@ -203,9 +196,7 @@ impl BackendTask for ExperimentJob {
                     .iter()
                     .map(|run| gathered(run, &out))
                     .collect::<Result<Vec<_>>>()?;
-                let text = serde_json::to_string_pretty(&results)
-                    .map_err(|e| Error::invalid("experiment", e.to_string()))?;
-                write_atomically(&out.join("results.json"), text.as_bytes())?;
+                write_json(&out.join("results.json"), &results)?;
                 println!("gathered the results of {} runs", results.len());
                 results
             }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::device::Device;
 use super::experiment::{Experiment, scores_path};
 use super::workflow::{absolute, python_list, python_string, shell_word, write_if_changed};
-use crate::experiment::run_name;
+use crate::experiment::{run_dir, run_name};
 use crate::{Error, Result};
 
 /// Writes the workflow of the experiment file `config` into `dir`, with results under `out`,
@@ -32,7 +32,7 @@ pub fn write_plan(
     // for comments in the files written
     let title = experiment.title.replace(['\n', '\r'], " ");
     let runs = experiment.runs()?;
-    let run_data = experiment.run_data()?;
+    let run_data = experiment.run_data();
     let mut names = Vec::with_capacity(runs.len());
     for run in &runs {
         let name = run_name(run.draw.index, run.seed, run.kind);
@@ -52,6 +52,8 @@ pub fn write_plan(
 
     let sepfc = shell_word(&absolute(sepfc)?);
     let out_text = absolute(out)?;
+    // the files of run {run}, as Snakemake patterns
+    let run_folder = run_dir(Path::new(&out_text), "{run}");
     let scores = scores_path(Path::new(&out_text), "{run}");
     let train = format!(
         "RAYON_NUM_THREADS={{threads}} {sepfc} train --config {{input:q}} --out {{output:q}} --device {device} > {{log:q}} 2>&1"
@@ -77,7 +79,7 @@ pub fn write_plan(
 
 RUNS = {runs}
 JOBS = {jobs}
-RUN_DIRS = {run_dirs}
+RUN_DIR = {run_dir}
 SCORES = {scores}
 LOGS = {logs}
 
@@ -89,7 +91,7 @@ rule all:
 
 rule train:
     input: JOBS + "/{{run}}.toml"
-    output: directory(RUN_DIRS + "/{{run}}")
+    output: directory(RUN_DIR)
     log: LOGS + "/train/{{run}}.log"
     threads: 1
     shell: {train}
@@ -97,7 +99,7 @@ rule train:
 rule evaluate:
     input:
         config=JOBS + "/{{run}}.toml",
-        run=RUN_DIRS + "/{{run}}",
+        run=RUN_DIR,
     output: SCORES
     log: LOGS + "/evaluate/{{run}}.log"
     threads: 1
@@ -105,7 +107,7 @@ rule evaluate:
 
 rule gather:
     input:
-        expand(RUN_DIRS + "/{{run}}", run=RUNS),
+        expand(RUN_DIR, run=RUNS),
         expand(SCORES, run=RUNS),
     output: {report}, {results}
     log: LOGS + "/gather.log"
@@ -114,7 +116,7 @@ rule gather:
         snakefile_shown = absolute(&snakefile)?,
         runs = python_list(&names),
         jobs = python_string(&absolute(&dir.join("jobs"))?),
-        run_dirs = python_string(&format!("{out_text}/runs")),
+        run_dir = python_string(&run_folder.display().to_string()),
         scores = python_string(&scores.display().to_string()),
         logs = python_string(&absolute(&dir.join("logs"))?),
         report = python_string(&format!("{out_text}/report.md")),
@@ -132,9 +134,7 @@ rule gather:
 /// path.
 fn write_planned_experiment(experiment: &Experiment, dir: &Path) -> Result<PathBuf> {
     let mut base = experiment.base.clone();
-    if let Some(data) = base.data.as_mut() {
-        super::train::absolutize(data, &experiment.base_folder);
-    }
+    base.data = Some(experiment.data.clone());
     let base_path = dir.join("base.toml");
     write_if_changed(&base_path, base.to_toml_string()?.as_bytes())?;
     let mut exp = experiment.exp.clone();

@@ -237,15 +237,21 @@ impl BackendTask for TrainJob {
     }
 }
 
+/// The `[data]` section of `config`, read from the file at `path`, and the folder that its
+/// paths are relative to.
+pub fn data_section<'p>(config: &Config, path: &'p Path) -> Result<(DataConfig, &'p Path)> {
+    let data = config
+        .data
+        .clone()
+        .ok_or_else(|| Error::Config(format!("{}: no [data] section", path.display())))?;
+    Ok((data, path.parent().unwrap_or(Path::new("."))))
+}
+
 /// Runs `sepfc train`.
 pub fn run(args: TrainArgs) -> Result<TrainReport> {
     let mut config = read_config(&args.config)?;
     apply(&mut config, &args.overrides);
-    let base = args.config.parent().unwrap_or(Path::new("."));
-    let data = config
-        .data
-        .clone()
-        .ok_or_else(|| Error::Config(format!("{}: no [data] section", args.config.display())))?;
+    let (data, base) = data_section(&config, &args.config)?;
     let (train, valid, test) = load_data(&data, base, config.train.seed)?;
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
         path: args.out.display().to_string(),

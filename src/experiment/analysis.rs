@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::figures::{self, History, KINDS, Track, short_name};
 use super::importance::{TaskRecovery, Truth, importance, recover};
-use super::{Draw, ModelKind, RunResult, is_degenerate, run_name};
+use super::{Draw, ModelKind, RunResult, is_degenerate, run_dir, run_name};
 use crate::backend::Backend;
 use crate::data::Dataset;
 use crate::explain::Method;
@@ -55,17 +55,17 @@ pub struct Analysis {
 }
 
 /// The folder of a finished run.
-fn run_dir(out: &Path, r: &RunResult) -> PathBuf {
-    out.join("runs").join(run_name(r.draw, r.seed, r.kind))
+fn folder(out: &Path, r: &RunResult) -> PathBuf {
+    run_dir(out, &run_name(r.draw, r.seed, r.kind))
 }
 
 fn load<B: Backend>(backend: &B, out: &Path, r: &RunResult) -> Result<Model<B>> {
-    Model::load(backend, &model_path(&run_dir(out, r)))
+    Model::load(backend, &model_path(&folder(out, r)))
 }
 
 fn history(out: &Path, r: &RunResult) -> Result<History> {
     let epochs: Vec<EpochRecord> =
-        read_json(&run_dir(out, r).join("metrics.json"), "a run's metrics")?;
+        read_json(&folder(out, r).join("metrics.json"), "a run's metrics")?;
     Ok(History {
         kind: r.kind,
         epochs,

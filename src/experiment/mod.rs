@@ -29,7 +29,7 @@ mod run;
 pub use analysis::{Analysis, Figure, RunImportance, analyse};
 pub use draw::{Draw, ModelKind, Run, plan};
 pub use report::{DEGENERATE_MARGIN, is_degenerate, report};
-pub use run::{RunResult, Splits, run_experiment, run_name};
+pub use run::{RunResult, Splits, run_dir, run_experiment, run_name};
 
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,7 @@
 //! held-out test set, results appended to `results.json` as they come, so that an interrupted
 //! experiment continues where it stopped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use super::{ExperimentConfig, ModelKind, plan};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::data::Dataset;
-use crate::model::{Model, write_atomically};
+use crate::model::{Model, write_json};
 use crate::train::{TaskScores, TrainOptions, evaluate, train};
 use crate::{Error, Result};
 
@@ -44,6 +44,11 @@ pub fn run_name(draw: usize, seed: u64, kind: ModelKind) -> String {
         ModelKind::DenseSameUnits => "dense_same_units",
     };
     format!("draw{draw}_seed{seed}_{kind}")
+}
+
+/// The folder of run `name` under an experiment's output folder `out`: `out/runs/<name>`.
+pub fn run_dir(out: &Path, name: &str) -> PathBuf {
+    out.join("runs").join(name)
 }
 
 /// The data an experiment trains, validates and tests on.
@@ -94,7 +99,7 @@ pub fn run_experiment<B: Backend + 'static>(
         model.set_task_names(splits.train.tasks.clone())?;
         let options = TrainOptions {
             schedule: run.config.train.clone(),
-            out_dir: out.join("runs").join(&name),
+            out_dir: run_dir(out, &name),
             resume: false,
             progress: false,
         };
@@ -131,9 +136,7 @@ pub fn run_experiment<B: Backend + 'static>(
             result.seconds
         ));
         results.push(result);
-        let text = serde_json::to_string_pretty(&results)
-            .map_err(|e| Error::invalid("experiment", e.to_string()))?;
-        write_atomically(&results_path, text.as_bytes())?;
+        write_json(&results_path, &results)?;
     }
     Ok(results)
 }

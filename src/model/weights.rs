@@ -223,6 +223,13 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Res
     })
 }
 
+/// Writes `value` as pretty JSON to `path`, atomically (see [`write_atomically`]).
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::invalid("write_json", format!("{}: {e}", path.display())))?;
+    write_atomically(path, text.as_bytes())
+}
+
 /// A file written through a temporary file beside its path (buffered) and renamed into place
 /// by [`AtomicFile::commit`]; dropped without a commit, it removes the temporary file and
 /// leaves `path` as it was.
