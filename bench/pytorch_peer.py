@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of `sepfc bench`: the same benchmark models (benchmarks.md), data shapes and
+"""The PyTorch peer of `sepfc bench`: the same benchmark models (docs/benchmarks.md), data shapes and
 optimizer, timed the same way, printing the same figures.
 
     python3 bench/pytorch_peer.py --model small --threads 2 [--device cuda] [--json out.json]
 
-Models follow contract.md: a revcomp_conv1d layer holds F filters and convolves with 2F, the
+Models follow docs/contract.md: a revcomp_conv1d layer holds F filters and convolves with 2F, the
 second half being the first half reverse-complemented (channels and width flipped, order
 reversed); separable_fc is y[n,u] = sum_l pos[u,l] sum_c chan[u,c] x[n,c,l] with symmetric
 positional weights mirrored from ceil(L/2) stored ones, and has no bias.

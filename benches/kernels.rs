@@ -1,4 +1,4 @@
-//! Criterion benchmarks of every kernel of the `small` benchmark model (`shared/benchmarks.md`),
+//! Criterion benchmarks of every kernel of the `small` benchmark model (`docs/benchmarks.md`),
 //! on the CPU backend and on the GPU backend, forward and backward separately.
 //!
 //! Shapes (batch `N`, 128 by default):

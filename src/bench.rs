@@ -1,4 +1,4 @@
-//! The two benchmark models of `benchmarks.md` and a timer for them: training samples/s
+//! The two benchmark models of `docs/benchmarks.md` and a timer for them: training samples/s
 //! (forward, backward and Adam step), inference samples/s and peak memory, on random one-hot
 //! input and random 0/1 labels, batch 128, float32. `bench/pytorch_peer.py` times the same
 //! work in PyTorch.
@@ -137,7 +137,7 @@ impl BenchModel {
 pub struct BenchOptions {
     /// Which model.
     pub model: BenchModel,
-    /// Sequences per step (128 in benchmarks.md).
+    /// Sequences per step (128 in docs/benchmarks.md).
     pub batch: usize,
     /// Untimed steps first (pipelines compiled, buffers pooled, caches warm).
     pub warmup: usize,
@@ -150,7 +150,7 @@ pub struct BenchOptions {
 }
 
 impl BenchOptions {
-    /// benchmarks.md's settings: batch 128, 3 warm-up steps, then at least 5 steps and 10 s.
+    /// docs/benchmarks.md's settings: batch 128, 3 warm-up steps, then at least 5 steps and 10 s.
     pub fn new(model: BenchModel) -> Self {
         Self {
             model,

@@ -1,4 +1,4 @@
-//! The TOML configuration of contract.md: `[data]`, `[train]` and the `[[layers]]` list.
+//! The TOML configuration of docs/contract.md: `[data]`, `[train]` and the `[[layers]]` list.
 //! Unknown keys are errors, so a misspelt option cannot be silently ignored.
 //!
 //! ```
@@ -27,10 +27,9 @@
 //! assert_eq!(config.train.batch_size, 128);
 //! ```
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
+pub use crate::data::spec::DataConfig;
 use crate::{Error, Result};
 
 /// A whole configuration file.
@@ -71,63 +70,6 @@ impl Config {
     }
 }
 
-/// Input files; paths are relative to the config file's folder.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataConfig {
-    /// Training sequences (FASTA, plain or gzip).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fasta: Option<PathBuf>,
-    /// Labels TSV: header `id` then one column per task.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<PathBuf>,
-    /// Explicit validation sequences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_fasta: Option<PathBuf>,
-    /// Labels of the validation sequences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_labels: Option<PathBuf>,
-    /// Fraction of the training set held out for validation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_fraction: Option<f64>,
-    /// Seed of the `valid_fraction` and `test_fraction` splits (default: `[train] seed`), so
-    /// that runs with different seeds can share one split.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub split_seed: Option<u64>,
-    /// BED intervals with label columns (instead of `fasta` + `labels`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bed: Option<PathBuf>,
-    /// Indexed reference genome for `bed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub genome: Option<PathBuf>,
-    /// Window length centred on each BED interval.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub length: Option<usize>,
-    /// Chromosomes held out for validation (BED input, or FASTA ids like `chr8:100-200`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_chroms: Option<Vec<String>>,
-    /// Chromosomes held out for testing: never trained or validated on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_chroms: Option<Vec<String>>,
-    /// A simulated-data TSV (`seqName sequence embeddings task...`, plain or gzip) instead of
-    /// `fasta` + `labels`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub simdata: Option<PathBuf>,
-    /// Held-out test sequences in a file of their own (with `test_labels`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_fasta: Option<PathBuf>,
-    /// Labels of `test_fasta` (TSV or `.target`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_labels: Option<PathBuf>,
-    /// Ids (one per line, plain or gzip) held out for testing: never trained or validated on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_ids: Option<PathBuf>,
-    /// Fraction of the sequences held out for testing (split with `split_seed`, before the
-    /// validation set is taken from the rest).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_fraction: Option<f64>,
-}
-
 /// Optimizer choice.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,6 +103,29 @@ pub struct TrainConfig {
     /// The weights of the best epoch are kept either way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patience: Option<usize>,
+}
+
+impl TrainConfig {
+    /// Refuses a schedule that cannot train, naming the key: `lr` not a finite number above 0
+    /// (a negative rate would climb the loss), `epochs`, `batch_size` or `patience` of 0.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!(
+                "[train] lr = {}: the learning rate must be a finite number above 0",
+                self.lr
+            ));
+        }
+        for (key, value) in [
+            ("epochs", Some(self.epochs)),
+            ("batch_size", Some(self.batch_size)),
+            ("patience", self.patience),
+        ] {
+            if value == Some(0) {
+                return Err(format!("[train] {key} = 0: must be at least 1"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrainConfig {

@@ -104,7 +104,7 @@ fn simulate(rng: &mut StdRng, n: usize, length: usize) -> (Vec<f32>, Vec<bool>) 
     (x, labels)
 }
 
-/// The demo model, in the config format of contract.md.
+/// The demo model, in the config format of docs/contract.md.
 pub const MODEL: &str = r#"
 [[layers]]
 type = "revcomp_conv1d"

@@ -1,4 +1,4 @@
-//! DNA as model input: one-hot encoding (contract.md) and reverse complements.
+//! DNA as model input: one-hot encoding (docs/contract.md) and reverse complements.
 
 /// Channel of a base in one-hot input (A, C, G, T; lower case the same), or `None` for N and
 /// any other character, which encode as all zeros.

@@ -4,7 +4,7 @@
 //! Two methods, both returning one score per position, `(N, L)` row-major:
 //!
 //! - [`grad_x_input`]: the gradient of the task's logit with respect to the one-hot input,
-//!   multiplied by the input and summed over the 4 channels (contract.md, `sepfc explain`);
+//!   multiplied by the input and summed over the 4 channels (docs/contract.md, `sepfc explain`);
 //!   for one-hot input, the gradient at the base that is present. One backward pass.
 //! - [`in_silico_mutagenesis`]: how much the logit drops when the base is changed,
 //!   `logit(x) - mean over the 3 other bases b of logit(x with the position set to b)`.
@@ -83,11 +83,11 @@ impl fmt::Display for Method {
 impl FromStr for Method {
     type Err = Error;
 
-    /// Parses `grad_x_input` or `ism`; anything else is an
+    /// Parses `grad_x_input` (or `grad-x-input`) or `ism`; anything else is an
     /// [`Error::InvalidArgument`] listing the choices.
     fn from_str(s: &str) -> Result<Self> {
         match s {
-            "grad_x_input" => Ok(Method::GradXInput),
+            "grad_x_input" | "grad-x-input" => Ok(Method::GradXInput),
             "ism" => Ok(Method::Ism),
             other => Err(invalid(format!(
                 "unknown method `{other}`; choose one of: grad_x_input, ism"

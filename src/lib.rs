@@ -7,6 +7,8 @@
 //! - [`config`], [`layers`], [`model`]: models from a TOML config, trained and saved as
 //!   safetensors;
 //! - [`dna`]: one-hot encoding and reverse complements;
+//! - [`data`]: the readers, the `[data]` section and its splits;
+//! - [`run_folder`]: a training run's output folder (lock, fingerprint, resume);
 //! - [`metrics`], [`demo`]: auROC and the embedded demo.
 
 pub mod autodiff;
@@ -26,6 +28,7 @@ pub mod model;
 pub mod optim;
 pub mod progress;
 pub mod recovery;
+pub mod run_folder;
 pub mod simulate;
 pub mod stats;
 pub mod train;

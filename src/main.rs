@@ -60,6 +60,7 @@ enum OptimizerArg {
 #[derive(Clone, Copy, ValueEnum)]
 enum MethodArg {
     /// Gradient of the task's logit times the one-hot input, summed over channels.
+    #[value(alias = "grad_x_input")]
     GradXInput,
     /// In-silico mutagenesis: the logit's drop when a base is changed, averaged over the
     /// three alternatives.
@@ -87,7 +88,7 @@ enum Command {
         /// Number of sequences.
         #[arg(long, default_value_t = 2000)]
         n: usize,
-        /// A JASPAR file (e.g. ../shared/data/motifs/JASPAR2024_CORE_vertebrates.jaspar);
+        /// A JASPAR file (e.g. data/motifs/JASPAR2024_CORE_vertebrates.jaspar);
         /// without it, a built-in GATA site and E-box are planted.
         #[arg(long)]
         motifs: Option<PathBuf>,
@@ -182,7 +183,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         device: DeviceArg,
     },
-    /// Time training and inference of a benchmark model of benchmarks.md (random one-hot
+    /// Time training and inference of a benchmark model of docs/benchmarks.md (random one-hot
     /// input, Adam, float32) and report samples/s and peak memory.
     Bench {
         /// Which benchmark model.
@@ -316,21 +317,22 @@ impl commands::BackendTask for DemoJob {
 
     fn run<B: Backend + 'static>(self, backend: &B) -> sepfc::Result<()> {
         let config = DemoConfig::default();
-        println!(
+        sepfc::say!(
             "sepfc demo on {}: {} training and {} held-out sequences of {} bp, half with a planted GATA motif",
             backend.describe(),
             config.train,
             config.test,
             config.length
         );
-        let report = demo::run(backend, &config, |line| println!("  {line}"))?;
-        println!(
+        let report = demo::run(backend, &config, |line| sepfc::say!("  {line}"))?;
+        sepfc::say!(
             "held-out auROC: {:.3}, auPRC: {:.3}",
-            report.test_auroc, report.test_auprc
+            report.test_auroc,
+            report.test_auprc
         );
-        println!("learned positional weights of the separable layer (sequence start to end):");
+        sepfc::say!("learned positional weights of the separable layer (sequence start to end):");
         for (unit, row) in report.positional_weights.iter().enumerate() {
-            println!("  unit {unit}: {}", demo::sparkline(row));
+            sepfc::say!("  unit {unit}: {}", demo::sparkline(row));
         }
         Ok(())
     }
@@ -530,7 +532,7 @@ fn current_exe() -> sepfc::Result<PathBuf> {
 
 /// Says where a workflow was written and how to run it.
 fn print_plan(snakefile: &std::path::Path) {
-    println!(
+    sepfc::say!(
         "wrote {}; run it with: snakemake --snakefile {} --cores 4",
         snakefile.display(),
         snakefile.display()

@@ -19,7 +19,7 @@ use crate::{Error, Result};
 /// A constraint applied to a parameter right after each optimizer step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Constraint {
-    /// The curvature constraint of paper.md on rows of positional weights `(units, S)`: second
+    /// The curvature constraint of docs/layer.md on rows of positional weights `(units, S)`: second
     /// differences clipped to `[-max, max]`, means preserved.
     Curvature {
         /// Bound on the absolute second difference.

@@ -1,7 +1,26 @@
-//! The training progress bar: batches done, running loss and throughput, drawn only on a
+//! What commands tell the user as they go: lines on standard output ([`say!`](crate::say)),
+//! and the training progress bar (batches done, running loss and throughput), drawn only on a
 //! terminal.
 
+use std::io::Write;
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Prints a line on standard output, as `println!` does, except that a reader who has gone
+/// (`sepfc train | head -1`) or a full pipe is no reason to stop: reports are a courtesy, the
+/// run's files are its result, so a failed write is dropped.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::progress::say_line(format_args!($($arg)*))
+    };
+}
+
+/// The function behind [`say!`](crate::say).
+pub fn say_line(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_fmt(line).and_then(|()| out.write_all(b"\n"));
+}
 
 /// Steps between refreshes of the loss shown (each refresh reads the loss from the device).
 const REFRESH_EVERY: u64 = 20;

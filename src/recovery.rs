@@ -1,4 +1,4 @@
-//! Motif recovery: do importance scores agree with known biology? (paper.md, claim 3: the
+//! Motif recovery: do importance scores agree with known biology? (docs/layer.md, claim 3: the
 //! score mass lands on the planted or known motifs.)
 //!
 //! Importance scores (from [`crate::explain`]) are `(N, L)` row-major, one score per

@@ -25,6 +25,7 @@ use crate::data::Dataset;
 use crate::metrics::task_metrics;
 use crate::model::{Model, read_json, write_atomically, write_json};
 use crate::optim::{Adam, Optimizer, OptimizerState, Sgd};
+use crate::run_folder::{CHECKPOINT, FINGERPRINT_KEY, Fingerprint, RunFolder};
 use crate::{Error, Result};
 
 /// Validation scores of one task.
@@ -94,15 +95,10 @@ pub struct TrainOptions {
     /// The schedule (optimizer, lr, epochs, batch size, seed, shuffling, augmentation,
     /// patience).
     pub schedule: TrainConfig,
-    /// Folder for the weights, metrics and checkpoint.
-    pub out_dir: PathBuf,
-    /// Continue from `out_dir/checkpoint.safetensors`.
-    pub resume: bool,
     /// Show a progress bar on a terminal.
     pub progress: bool,
 }
 
-const CHECKPOINT: &str = "checkpoint.safetensors";
 const MODEL: &str = "model.safetensors";
 const METRICS: &str = "metrics.json";
 const SUMMARY: &str = "training.json";
@@ -227,6 +223,7 @@ fn save_checkpoint<B: Backend>(
     model: &Model<B>,
     optimizer: &dyn Optimizer<B>,
     progress: &Progress,
+    fingerprint: &Fingerprint,
     path: &Path,
 ) -> Result<()> {
     let state = optimizer.state();
@@ -237,7 +234,12 @@ fn save_checkpoint<B: Backend>(
         .collect();
     let progress =
         serde_json::to_string(progress).map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
-    let metadata = HashMap::from([("progress".to_string(), progress)]);
+    let fingerprint = serde_json::to_string(fingerprint)
+        .map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
+    let metadata = HashMap::from([
+        ("progress".to_string(), progress),
+        (FINGERPRINT_KEY.to_string(), fingerprint),
+    ]);
     write_atomically(
         path,
         &model.to_safetensors_with(backend, tensors, metadata)?,
@@ -290,23 +292,28 @@ fn write_metrics(out_dir: &Path, epochs: &[EpochRecord]) -> Result<()> {
     write_json(&out_dir.join(METRICS), epochs)
 }
 
-/// Trains `model` on `train`, validating on `valid` after every epoch, writing the output
-/// folder as it goes. `report` receives one line per epoch. With `options.resume`, `model`
-/// is replaced by the checkpoint's and training continues after its last epoch.
+/// Trains `model` on `train`, validating on `valid` after every epoch, writing the run's
+/// files into `folder` as it goes. `report` receives one line per epoch. When `folder` was
+/// opened to resume, `model` is replaced by the checkpoint's and training continues after its
+/// last epoch.
+///
+/// Errors before anything is written: a schedule [`TrainConfig::check`] refuses, no training
+/// sequences, labels whose task count is not the model's, an unreadable checkpoint. A training
+/// loss that is not finite at the end of an epoch stops the run with an error (the weights of
+/// that epoch are not kept).
 pub fn train<B: Backend + 'static>(
     backend: &B,
     model: &mut Model<B>,
     train: &Dataset,
     valid: Option<&Dataset>,
+    folder: &RunFolder,
     options: &TrainOptions,
     mut report: impl FnMut(&str),
 ) -> Result<TrainReport> {
     let schedule = &options.schedule;
-    if schedule.batch_size == 0 || schedule.epochs == 0 || train.is_empty() {
-        return Err(Error::invalid(
-            "train",
-            "needs a positive batch size and epoch count, and training sequences",
-        ));
+    schedule.check().map_err(Error::Config)?;
+    if train.is_empty() {
+        return Err(Error::Config("no training sequences".into()));
     }
     if train.tasks.len() != model.tasks() {
         return Err(Error::shape(
@@ -319,21 +326,8 @@ pub fn train<B: Backend + 'static>(
             ),
         ));
     }
-    std::fs::create_dir_all(&options.out_dir).map_err(|source| Error::Io {
-        path: options.out_dir.display().to_string(),
-        source,
-    })?;
-    let summary = options.out_dir.join(SUMMARY);
-    match std::fs::remove_file(&summary) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(Error::Io {
-                path: summary.display().to_string(),
-                source: e,
-            });
-        }
-        _ => {}
-    }
-    let checkpoint = options.out_dir.join(CHECKPOINT);
+    let out_dir = folder.path();
+    let checkpoint = out_dir.join(CHECKPOINT);
     let mut optimizer = optimizer_for::<B>(schedule);
     let mut progress = Progress {
         epochs: Vec::new(),
@@ -342,16 +336,26 @@ pub fn train<B: Backend + 'static>(
         optimizer_step: 0,
     };
     let mut best = model.snapshot();
-    if options.resume {
+    if folder.resumed() {
         let (resumed, saved) = load_checkpoint(backend, &checkpoint, optimizer.as_mut())?;
         *model = resumed;
-        best = Model::load(backend, &model_path(&options.out_dir))?.snapshot();
+        best = Model::load(backend, &model_path(out_dir))?.snapshot();
         report(&format!(
             "resuming after epoch {} of {}",
             saved.epochs.len(),
             schedule.epochs
         ));
         progress = saved;
+    }
+    let summary = out_dir.join(SUMMARY);
+    match std::fs::remove_file(&summary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::Io {
+                path: summary.display().to_string(),
+                source: e,
+            });
+        }
+        _ => {}
     }
     let t = train.tasks.len();
     let mut stopped_early = false;
@@ -392,6 +396,14 @@ pub fn train<B: Backend + 'static>(
         let steps = order.len().div_ceil(schedule.batch_size);
         let train_loss =
             backend.download(&loss_sum.expect("an epoch has a step"))?[0] as f64 / steps as f64;
+        if !train_loss.is_finite() {
+            bar.finish();
+            return Err(Error::Config(format!(
+                "training diverged: the mean training loss of epoch {epoch} is {train_loss}; lower [train] lr (now {}); {} keeps the last good epoch's files",
+                schedule.lr,
+                out_dir.display()
+            )));
+        }
         let train_samples_per_s = seen as f64 / started.elapsed().as_secs_f64();
         bar.finish();
         let valid_scores = match valid {
@@ -416,12 +428,19 @@ pub fn train<B: Backend + 'static>(
             progress.best_epoch = epoch;
             progress.best_score = score.or(progress.best_score);
             best = model.snapshot();
-            model.save(backend, &model_path(&options.out_dir))?;
+            model.save(backend, &model_path(out_dir))?;
         }
         progress.epochs.push(record);
         progress.optimizer_step = step;
-        write_metrics(&options.out_dir, &progress.epochs)?;
-        save_checkpoint(backend, model, optimizer.as_ref(), &progress, &checkpoint)?;
+        write_metrics(out_dir, &progress.epochs)?;
+        save_checkpoint(
+            backend,
+            model,
+            optimizer.as_ref(),
+            &progress,
+            folder.fingerprint(),
+            &checkpoint,
+        )?;
         if let Some(patience) = schedule.patience
             && epoch - progress.best_epoch >= patience
             && epoch < schedule.epochs

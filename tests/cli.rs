@@ -3,55 +3,9 @@
 //! file, the record and the problem, and a non-zero exit code.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn sepfc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sepfc"))
-        .args(args)
-        .output()
-        .expect("the sepfc binary runs")
-}
-
-fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = sepfc(args);
-    let all = text(&output);
-    assert!(output.status.success(), "sepfc {args:?} failed:\n{all}");
-    all
-}
-
-/// The error line of a run that must fail.
-fn fails(args: &[&str]) -> String {
-    let output = sepfc(args);
-    let all = text(&output);
-    assert!(
-        !output.status.success(),
-        "sepfc {args:?} should have failed:\n{all}"
-    );
-    let errors: Vec<&str> = all.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "expected one error line:\n{all}");
-    errors[0].to_string()
-}
-
-fn assert_mentions(line: &str, parts: &[&str]) {
-    for p in parts {
-        assert!(line.contains(p), "{line:?} does not mention {p:?}");
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sepfc-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::cli::{assert_mentions, fails, ok, s, sepfc, temp_dir, text};
 
 const MODEL: &str = r#"
 [[layers]]
@@ -310,7 +264,8 @@ fn evaluate_scores_the_held_out_test_set_of_a_config_split_by_its_split_seed() {
         .data
         .unwrap();
     let ids = |seed: u64, data: &sepfc::config::DataConfig| {
-        let (train, valid, test) = sepfc::commands::train::load_data(data, &dir, seed).unwrap();
+        let sepfc::data::Splits { train, valid, test } =
+            sepfc::data::load_splits(data, &config, seed).unwrap();
         (train.ids, valid.unwrap().ids, test.unwrap().ids)
     };
     let (train, valid, test) = ids(1, &data);

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use sepfc::commands::device::Device;
 use sepfc::commands::experiment;
 use sepfc::config::Config;
+use sepfc::data::spec::HeldOut;
 use sepfc::experiment::{ModelKind, RunResult, run_name};
 use sepfc::simulate::{SimulationConfig, default_motifs, simulate, write_simulation};
 
@@ -319,12 +320,12 @@ fn a_planned_experiment_run_by_snakemake_reports_what_the_local_run_does_and_rer
         .unwrap();
         let data = job.data.unwrap();
         assert!(
-            data.fasta.unwrap().is_absolute() && data.labels.unwrap().is_absolute(),
+            data.files().iter().all(|p| p.is_absolute()),
             "{name}: the job's data paths are relative"
         );
         assert_eq!(
-            (data.valid_fraction, data.test_fraction, data.split_seed),
-            (None, Some(0.25), Some(9)),
+            (data.valid, data.test, data.split_seed),
+            (None, Some(HeldOut::Fraction(0.25)), Some(9)),
             "{name}: the validation set must be held out as the test set, split as the base's"
         );
     }

@@ -93,7 +93,7 @@ fn loss_and_grads<B: Backend>(
     let targets = be.upload(&p.targets, &[BATCH, TASKS])?;
     let mask = be.upload(&p.mask, &[BATCH, TASKS])?;
     let bce = tape.bce_with_logits(logits, &targets, &mask)?;
-    // the smoothness regularizer of paper.md on the stored positional weights
+    // the smoothness regularizer of docs/layer.md on the stored positional weights
     let d2 = tape.diff(vars[4], 2)?;
     let smooth = tape.mean(d2, Reduction::Square)?;
     let smooth = tape.scale(smooth, 0.1)?;

@@ -1,5 +1,5 @@
 //! The weights file outside sepfc: `tests/python/reference_model.py`, an independent NumPy
-//! implementation of contract.md, reads sepfc's weights files with the `safetensors` package
+//! implementation of docs/contract.md, reads sepfc's weights files with the `safetensors` package
 //! alone and predicts what sepfc predicts, and sepfc loads weights files NumPy wrote and
 //! predicts what NumPy computes.
 //!
@@ -245,7 +245,7 @@ fn random_sequences(rng: &mut StdRng, n: usize, length: usize) -> Vec<String> {
         .collect()
 }
 
-/// `(N, 4, L)` one-hot input of contract.md: A, C, G, T; lower case alike; anything else zero.
+/// `(N, 4, L)` one-hot input of docs/contract.md: A, C, G, T; lower case alike; anything else zero.
 fn one_hot(seqs: &[String], length: usize) -> Vec<f32> {
     let mut x = vec![0.0; seqs.len() * 4 * length];
     for (n, seq) in seqs.iter().enumerate() {

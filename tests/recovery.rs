@@ -1,8 +1,9 @@
 //! `sepfc::recovery` on constructed inputs with hand-computed answers, and `pwm_matches` with
-//! JASPAR's GATA1 on the planted GATA sites of tal_gata_sim (../shared/data; that test fails,
+//! JASPAR's GATA1 on the planted GATA sites of tal_gata_sim (data/; that test fails,
 //! never skips, when the folder is missing).
 
-use std::path::PathBuf;
+mod common;
+use common::project_data;
 
 use sepfc::data::simdata::{Embedding, read_simdata};
 use sepfc::recovery::{
@@ -300,23 +301,12 @@ fn site_overlap_is_half_open() {
     assert!(!site(2, 5).overlaps(&site(3, 3)));
 }
 
-fn shared(relative: &str) -> PathBuf {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-    let path = root.join(relative);
-    assert!(
-        path.exists(),
-        "missing {}: this test needs the project's shared data folder ../shared/data next to the crate (see ../shared/data/README.md)",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn jaspar_gata1_finds_the_planted_gata_sites_of_tal_gata_sim() {
-    let motifs = read_jaspar(&shared("motifs/JASPAR2024_CORE_vertebrates.jaspar")).unwrap();
+    let motifs = read_jaspar(&project_data("motifs/JASPAR2024_CORE_vertebrates.jaspar")).unwrap();
     let gata1 = find_motif(&motifs, "MA0035.5").expect("MA0035.5 in JASPAR 2024");
     assert_eq!(gata1.name, "GATA1");
-    let data = read_simdata(&shared("tal_gata_sim/sequences.simdata.gz")).unwrap();
+    let data = read_simdata(&project_data("tal_gata_sim/sequences.simdata.gz")).unwrap();
     let label = |v: &[Option<f32>]| -> Vec<u8> { v.iter().map(|l| l.unwrap() as u8).collect() };
 
     let gata_only: Vec<_> = data

@@ -1,25 +1,15 @@
 //! Simulation: JASPAR matrices, seeded reproducibility, labels that match what was planted,
 //! the background composition and the position distribution.
 
+mod common;
+use common::project_data;
 use sepfc::simulate::{
     Position, SimulationConfig, default_motifs, find_motif, read_jaspar, simulate, write_simulation,
 };
 
-fn jaspar_path() -> String {
-    let path = format!(
-        "{}/../shared/data/motifs/JASPAR2024_CORE_vertebrates.jaspar",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "{path} is missing: the tests need ../shared/data beside the checkout"
-    );
-    path
-}
-
 #[test]
 fn the_jaspar_file_parses_into_probability_matrices() {
-    let motifs = read_jaspar(jaspar_path().as_ref()).unwrap();
+    let motifs = read_jaspar(&project_data("motifs/JASPAR2024_CORE_vertebrates.jaspar")).unwrap();
     assert_eq!(motifs.len(), 879);
     let gata = find_motif(&motifs, "MA0035.5").unwrap();
     assert_eq!(gata.name, "GATA1");
@@ -78,7 +68,7 @@ fn the_same_seed_gives_the_same_simulation() {
 
 #[test]
 fn labels_and_ground_truth_match_the_written_sequences() {
-    let motifs = read_jaspar(jaspar_path().as_ref()).unwrap();
+    let motifs = read_jaspar(&project_data("motifs/JASPAR2024_CORE_vertebrates.jaspar")).unwrap();
     let chosen = vec![
         find_motif(&motifs, "GATA1").unwrap().clone(),
         find_motif(&motifs, "CTCF").unwrap().clone(),

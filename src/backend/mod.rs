@@ -320,7 +320,7 @@ pub trait Backend {
         Ok(())
     }
 
-    /// In place: the curvature constraint of paper.md on each row of `pos (U, S)`: second
+    /// In place: the curvature constraint of docs/layer.md on each row of `pos (U, S)`: second
     /// differences clipped to `[-max, max]`, first differences and values rebuilt by running
     /// sums and shifted to keep their means.
     fn curvature_constraint(&self, pos: &mut Self::Tensor, max: f32) -> Result<()>;

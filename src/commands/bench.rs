@@ -20,11 +20,12 @@ impl BackendTask for BenchJob {
     }
 }
 
-/// Runs `sepfc bench`: prints one line of figures, and writes them as JSON to `json` if given.
+/// Runs `sepfc bench`: prints a line of figures, then the contract's key=value line, and writes
+/// them as JSON to `json` if given.
 pub fn run(options: BenchOptions, device: Device, json: Option<PathBuf>) -> Result<BenchReport> {
     let report = run_on(device, BenchJob { options })?;
     let memory = |v: Option<f64>| v.map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
-    println!(
+    crate::say!(
         "{} model on {}, batch {}: training {:.1} samples/s ({} steps), inference {:.1} samples/s ({} passes), peak RSS {}, peak device memory {}",
         report.model,
         report.device,
@@ -35,6 +36,15 @@ pub fn run(options: BenchOptions, device: Device, json: Option<PathBuf>) -> Resu
         report.inference_steps,
         memory(report.peak_rss_mib),
         memory(report.peak_device_mib),
+    );
+    // the last line, for scripts: key=value pairs (docs/contract.md)
+    crate::say!(
+        "train_samples_per_s={:.1} infer_samples_per_s={:.1} peak_rss_mib={}",
+        report.train_samples_per_s,
+        report.inference_samples_per_s,
+        report
+            .peak_rss_mib
+            .map_or("nan".to_string(), |m| format!("{m:.0}"))
     );
     if let Some(path) = json {
         write_json(&path, &report)?;

@@ -54,6 +54,8 @@ impl Evaluation {
 struct EvaluateJob {
     model: PathBuf,
     data: Dataset,
+    /// Where the labels come from, for errors.
+    origin: String,
 }
 
 impl BackendTask for EvaluateJob {
@@ -69,9 +71,19 @@ impl BackendTask for EvaluateJob {
                 model.input_length()
             )));
         }
-        let tasks = crate::train::evaluate(backend, &model, &self.data, 256)?.1;
+        let data = self
+            .data
+            .with_tasks(model.task_names(), &self.origin)
+            .map_err(|e| match model.has_task_names() {
+                true => e,
+                false => Error::Config(format!(
+                    "{e}; {} names no tasks (its metadata has no `tasks` entry), so its tasks are task0, task1, ...",
+                    self.model.display()
+                )),
+            })?;
+        let tasks = crate::train::evaluate(backend, &model, &data, 256)?.1;
         Ok(Evaluation {
-            sequences: self.data.len(),
+            sequences: data.len(),
             parameters: model.parameter_count(),
             seconds: started.elapsed().as_secs_f64(),
             tasks,
@@ -82,9 +94,9 @@ impl BackendTask for EvaluateJob {
 /// The held-out test set of the training config at `path`.
 fn held_out(path: &Path) -> Result<Dataset> {
     let config = super::train::read_config(path)?;
-    let (data, folder) = super::train::data_section(&config, path)?;
-    super::train::load_data(&data, folder, config.train.seed)?
-        .2
+    let data = super::train::data_section(&config, path)?;
+    crate::data::load_splits(data, path, config.train.seed)?
+        .test
         .ok_or_else(|| {
             Error::Config(format!(
                 "{}: [data] holds out no test set (test_ids, test_chroms, test_fraction or test_fasta)",
@@ -101,20 +113,27 @@ pub fn run(
     json: Option<&Path>,
     device: Device,
 ) -> Result<Evaluation> {
-    let data = match data {
-        EvaluationData::Labelled { fasta, labels } => super::train::read_labelled(fasta, labels)?,
-        EvaluationData::HeldOut { config } => held_out(config)?,
+    let (data, origin) = match data {
+        EvaluationData::Labelled { fasta, labels } => (
+            crate::data::splits::read_labelled(fasta, labels)?,
+            labels.display().to_string(),
+        ),
+        EvaluationData::HeldOut { config } => (
+            held_out(config)?,
+            format!("the test set of {}", config.display()),
+        ),
     };
     let evaluation = run_on(
         device,
         EvaluateJob {
             model: super::predict::weights_path(model),
             data,
+            origin,
         },
     )?;
     let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
     for s in &evaluation.tasks {
-        println!(
+        crate::say!(
             "{}: auROC {} auPRC {} (loss {:.4})",
             s.task,
             show(s.auroc),

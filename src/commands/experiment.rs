@@ -8,6 +8,7 @@ use super::device::{BackendTask, Device, run_on};
 use super::evaluate::Evaluation;
 use crate::backend::Backend;
 use crate::config::{Config, DataConfig};
+use crate::data::spec::Source as DataSource;
 use crate::experiment::importance::{Truth, resolve_truths};
 use crate::experiment::{
     ExperimentConfig, Run, RunResult, Splits, analyse, plan, report, run_dir, run_experiment,
@@ -65,8 +66,10 @@ impl Experiment {
             ))
         })?);
         let base = super::train::read_config(&base_path)?;
-        let (mut data, base_folder) = super::train::data_section(&base, &base_path)?;
-        let (train, valid, test) = super::train::load_data(&data, base_folder, base.train.seed)?;
+        let data = super::train::data_section(&base, &base_path)?
+            .absolutized(base_path.parent().unwrap_or(Path::new(".")));
+        let crate::data::Splits { train, valid, test } =
+            crate::data::load_splits(&data, &base_path, base.train.seed)?;
         let (splits, validation_is_test) = match (valid, test) {
             (valid, Some(test)) => (Splits { train, valid, test }, false),
             (Some(valid), None) => (
@@ -86,17 +89,20 @@ impl Experiment {
         };
         let (truths, method) = match &exp.importance {
             Some(importance) => {
-                let simdata = data.simdata.as_ref().map(|p| base_folder.join(p));
-                let truths = resolve_truths(importance, &splits.test, simdata.as_deref(), &folder)
-                    .map_err(|e| match e {
+                let simdata = match &data.source {
+                    DataSource::Simdata { simdata } => Some(simdata.as_path()),
+                    _ => None,
+                };
+                let truths = resolve_truths(importance, &splits.test, simdata, &folder).map_err(
+                    |e| match e {
                         Error::Config(m) => Error::Config(format!("{}: {m}", config.display())),
                         other => other,
-                    })?;
+                    },
+                )?;
                 (truths, importance.method()?)
             }
             None => (Vec::new(), Method::GradXInput),
         };
-        super::train::absolutize(&mut data, base_folder);
         Ok(Self {
             title: exp
                 .title
@@ -125,16 +131,7 @@ impl Experiment {
         let mut data = self.data.clone();
         data.split_seed = Some(data.split_seed.unwrap_or(self.base.train.seed));
         if self.validation_is_test {
-            // the same choice, in the same order, as load_data's validation set
-            let (fasta, labels) = (data.valid_fasta.take(), data.valid_labels.take());
-            let (chroms, fraction) = (data.valid_chroms.take(), data.valid_fraction.take());
-            if fasta.is_some() && labels.is_some() {
-                (data.test_fasta, data.test_labels) = (fasta, labels);
-            } else if chroms.is_some() {
-                data.test_chroms = chroms;
-            } else {
-                data.test_fraction = fraction;
-            }
+            data.test = data.valid.take();
         }
         data
     }
@@ -189,7 +186,7 @@ impl BackendTask for ExperimentJob {
         let runs = e.runs()?;
         let results = match source {
             Source::Train => run_experiment(backend, &e.exp, &e.base, &e.splits, &out, |line| {
-                println!("{line}")
+                crate::say!("{line}")
             })?,
             Source::Jobs => {
                 let results = runs
@@ -197,11 +194,11 @@ impl BackendTask for ExperimentJob {
                     .map(|run| gathered(run, &out))
                     .collect::<Result<Vec<_>>>()?;
                 write_json(&out.join("results.json"), &results)?;
-                println!("gathered the results of {} runs", results.len());
+                crate::say!("gathered the results of {} runs", results.len());
                 results
             }
         };
-        println!("scoring importance and drawing figures");
+        crate::say!("scoring importance and drawing figures");
         let draws = runs
             .into_iter()
             .map(|run| run.draw)
@@ -222,7 +219,7 @@ impl BackendTask for ExperimentJob {
         )?;
         let path = out.join("report.md");
         write_atomically(&path, report(&e.title, &results, &analysis).as_bytes())?;
-        println!("wrote {}", path.display());
+        crate::say!("wrote {}", path.display());
         Ok(results)
     }
 }

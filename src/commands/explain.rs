@@ -60,7 +60,7 @@ impl BackendTask for ExplainJob {
             }
         }
         write_atomically(&self.out, text.as_bytes())?;
-        println!(
+        crate::say!(
             "wrote importance scores of task {} for {} sequences to {}",
             model.task_names()[task],
             self.records.len(),

@@ -56,7 +56,7 @@ impl BackendTask for PredictJob {
             text.push('\n');
         }
         write_atomically(&self.out, text.as_bytes())?;
-        println!(
+        crate::say!(
             "wrote {} predictions for {} task(s) to {}",
             self.records.len(),
             model.tasks(),

@@ -218,7 +218,7 @@ pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
             spans,
         },
     )?;
-    println!(
+    crate::say!(
         "scored {} windows ({:.0} windows/s); {} left out for Ns, {} regions shorter than the window; wrote {}",
         summary.windows,
         summary.windows_per_second,

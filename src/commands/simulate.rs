@@ -62,7 +62,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let sim = simulate(&config)?;
     write_simulation(&sim, &config.motifs, &args.out)?;
     let planted: usize = sim.records.iter().map(|r| r.planted.len()).sum();
-    println!(
+    crate::say!(
         "wrote {} sequences of {} bp with {planted} planted sites of {} to {}",
         args.n,
         args.length,

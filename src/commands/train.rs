@@ -1,14 +1,13 @@
 //! `sepfc train`: a model from a config, trained on the config's data.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::config::{Config, DataConfig, OptimizerKind};
-use crate::data::Dataset;
-use crate::data::simdata::read_id_list;
+use crate::data::{Dataset, Splits, load_splits};
 use crate::model::{Model, write_atomically};
+use crate::run_folder::{Fingerprint, RunFolder};
 use crate::train::{TrainOptions, TrainReport, train};
 use crate::{Error, Result};
 
@@ -90,72 +89,8 @@ fn apply(config: &mut Config, o: &Overrides) {
     }
 }
 
-/// The training set, the validation set (if any) and the held-out test set (if any) that
-/// `[data]` describes; paths are relative to `base`, the config file's folder. Fractions are
-/// split with `[data] split_seed`, else with `train_seed`.
-pub fn load_data(
-    data: &DataConfig,
-    base: &Path,
-    train_seed: u64,
-) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
-    let seed = data.split_seed.unwrap_or(train_seed);
-    let at = |p: &PathBuf| base.join(p);
-    let mut all = if let Some(sim) = &data.simdata {
-        Dataset::from_simdata(&at(sim))?
-    } else if let (Some(fasta), Some(labels)) = (&data.fasta, &data.labels) {
-        read_labelled(&at(fasta), &at(labels))?
-    } else if let (Some(bed), Some(genome), Some(length)) = (&data.bed, &data.genome, data.length) {
-        Dataset::from_bed(&at(bed), &at(genome), length)?
-    } else {
-        return Err(Error::Config(
-            "[data] needs `fasta` + `labels`, `bed` + `genome` + `length`, or `simdata`".into(),
-        ));
-    };
-    let mut test = None;
-    if let Some(ids) = &data.test_ids {
-        let ids: HashSet<String> = read_id_list(&at(ids))?.into_iter().collect();
-        let (rest, held) = all.split_by_ids(&ids);
-        all = rest;
-        test = Some(held);
-    }
-    if let Some(chroms) = &data.test_chroms {
-        let (rest, held) = all.split_by_chroms(chroms)?;
-        all = rest;
-        test = Some(held);
-    }
-    if let Some(fraction) = data.test_fraction {
-        let (rest, held) = all.split_fraction(fraction, seed)?;
-        all = rest;
-        test = Some(held);
-    }
-    if let (Some(fasta), Some(labels)) = (&data.test_fasta, &data.test_labels) {
-        test = Some(read_labelled(&at(fasta), &at(labels))?);
-    }
-    let (train, valid) =
-        if let (Some(fasta), Some(labels)) = (&data.valid_fasta, &data.valid_labels) {
-            (all, Some(read_labelled(&at(fasta), &at(labels))?))
-        } else if let Some(chroms) = &data.valid_chroms {
-            let (rest, held) = all.split_by_chroms(chroms)?;
-            (rest, Some(held))
-        } else if let Some(fraction) = data.valid_fraction {
-            let (rest, held) = all.split_fraction(fraction, seed)?;
-            (rest, Some(held))
-        } else {
-            (all, None)
-        };
-    Ok((train, valid, test))
-}
-
-/// FASTA with a labels TSV, or with a two-column `.target` file (one row per record).
-pub fn read_labelled(fasta: &Path, labels: &Path) -> Result<Dataset> {
-    if labels.extension().is_some_and(|e| e == "target") {
-        Dataset::from_fasta_and_targets(fasta, labels)
-    } else {
-        Dataset::from_fasta_and_labels(fasta, labels)
-    }
-}
-
 struct TrainJob {
+    /// The config as run: overrides applied, data paths absolute.
     config: Config,
     args: TrainArgs,
     train: Dataset,
@@ -163,34 +98,67 @@ struct TrainJob {
     test: Option<Dataset>,
 }
 
-impl BackendTask for TrainJob {
-    type Output = TrainReport;
-
-    fn run<B: Backend + 'static>(self, backend: &B) -> Result<TrainReport> {
-        let mut model = match &self.args.init {
-            Some(path) => {
-                let model = Model::load(backend, path)?;
-                if model.config().layers != self.config.layers
-                    || model.input_length() != self.train.length
-                {
-                    return Err(Error::Config(format!(
-                        "{}: its layers or input length ({}) differ from the config's ({} bp data)",
-                        path.display(),
-                        model.input_length(),
-                        self.train.length
-                    )));
-                }
-                model
-            }
-            None => Model::new(
+impl TrainJob {
+    /// The model to train: a fresh one, or the `--init` weights (which must have the config's
+    /// layers and input length). A model that names its tasks has the labels matched to those
+    /// names, so that a task keeps its logit; otherwise it is named after the labels.
+    fn model<B: Backend>(&mut self, backend: &B) -> Result<Model<B>> {
+        let Some(path) = &self.args.init else {
+            let mut model = Model::new(
                 backend,
                 self.config.clone(),
                 self.train.length,
                 self.config.train.seed,
-            )?,
+            )?;
+            model.set_task_names(self.train.tasks.clone())?;
+            return Ok(model);
         };
-        model.set_task_names(self.train.tasks.clone())?;
-        println!(
+        let mut model = Model::load(backend, path)?;
+        if model.config().layers != self.config.layers || model.input_length() != self.train.length
+        {
+            return Err(Error::Config(format!(
+                "{}: its layers or input length ({}) differ from the config's ({} bp data)",
+                path.display(),
+                model.input_length(),
+                self.train.length
+            )));
+        }
+        if model.has_task_names() {
+            let tasks = model.task_names().to_vec();
+            let origin = format!("the labels of {}", self.args.config.display());
+            self.train = std::mem::take(&mut self.train).with_tasks(&tasks, &origin)?;
+            for set in [&mut self.valid, &mut self.test].into_iter().flatten() {
+                *set = std::mem::take(set).with_tasks(&tasks, &origin)?;
+            }
+        } else {
+            model.set_task_names(self.train.tasks.clone())?;
+        }
+        Ok(model)
+    }
+}
+
+impl BackendTask for TrainJob {
+    type Output = TrainReport;
+
+    fn run<B: Backend + 'static>(mut self, backend: &B) -> Result<TrainReport> {
+        let mut model = self.model(backend)?;
+        let data = self
+            .config
+            .data
+            .as_ref()
+            .expect("a training config has [data]");
+        let fingerprint = Fingerprint::of(&self.config, self.train.length, &data.files())?;
+        let out = &self.args.out;
+        let folder = if self.args.resume {
+            RunFolder::resume(out, fingerprint)?
+        } else {
+            RunFolder::create(out, fingerprint)?
+        };
+        write_atomically(
+            &out.join("config.toml"),
+            self.config.to_toml_string()?.as_bytes(),
+        )?;
+        crate::say!(
             "training on {} sequences of {} bp ({} task(s): {}){}; {} parameters",
             self.train.len(),
             self.train.length,
@@ -203,8 +171,6 @@ impl BackendTask for TrainJob {
         );
         let options = TrainOptions {
             schedule: self.config.train.clone(),
-            out_dir: self.args.out.clone(),
-            resume: self.args.resume,
             progress: true,
         };
         let report = train(
@@ -212,19 +178,20 @@ impl BackendTask for TrainJob {
             &mut model,
             &self.train,
             self.valid.as_ref(),
+            &folder,
             &options,
-            |line| println!("{line}"),
+            |line| crate::say!("{line}"),
         )?;
-        println!(
+        crate::say!(
             "kept the weights of epoch {} in {}",
             report.best_epoch,
-            crate::train::model_path(&self.args.out).display()
+            crate::train::model_path(out).display()
         );
         if let Some(test) = &self.test {
             let (_, scores) = crate::train::evaluate(backend, &model, test, 256)?;
             for s in scores {
                 let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
-                println!(
+                crate::say!(
                     "held-out test ({} sequences) {}: auROC {} auPRC {}",
                     test.len(),
                     s.task,
@@ -237,35 +204,27 @@ impl BackendTask for TrainJob {
     }
 }
 
-/// The `[data]` section of `config`, read from the file at `path`, and the folder that its
-/// paths are relative to.
-pub fn data_section<'p>(config: &Config, path: &'p Path) -> Result<(DataConfig, &'p Path)> {
-    let data = config
+/// The `[data]` section of the config read from the file at `path`.
+pub fn data_section<'c>(config: &'c Config, path: &Path) -> Result<&'c DataConfig> {
+    config
         .data
-        .clone()
-        .ok_or_else(|| Error::Config(format!("{}: no [data] section", path.display())))?;
-    Ok((data, path.parent().unwrap_or(Path::new("."))))
+        .as_ref()
+        .ok_or_else(|| Error::Config(format!("{}: no [data] section", path.display())))
 }
 
 /// Runs `sepfc train`.
 pub fn run(args: TrainArgs) -> Result<TrainReport> {
     let mut config = read_config(&args.config)?;
     apply(&mut config, &args.overrides);
-    let (data, base) = data_section(&config, &args.config)?;
-    let (train, valid, test) = load_data(&data, base, config.train.seed)?;
-    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
-        path: args.out.display().to_string(),
-        source,
-    })?;
+    let data = data_section(&config, &args.config)?;
+    config
+        .train
+        .check()
+        .map_err(|e| Error::Config(format!("{}: {e}", args.config.display())))?;
+    let Splits { train, valid, test } = load_splits(data, &args.config, config.train.seed)?;
     // the config as run: overrides applied, paths made absolute
-    let mut resolved = config.clone();
-    if let Some(d) = resolved.data.as_mut() {
-        absolutize(d, base);
-    }
-    write_atomically(
-        &args.out.join("config.toml"),
-        resolved.to_toml_string()?.as_bytes(),
-    )?;
+    let data = data.absolutized(args.config.parent().unwrap_or(Path::new(".")));
+    config.data = Some(data);
     run_on(
         args.device,
         TrainJob {
@@ -276,34 +235,4 @@ pub fn run(args: TrainArgs) -> Result<TrainReport> {
             test,
         },
     )
-}
-
-/// Makes every path of `d` absolute, reading relative ones against `base` (the config file's
-/// folder).
-pub(crate) fn absolutize(d: &mut DataConfig, base: &Path) {
-    let base = if base.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        base
-    };
-    let base = std::fs::canonicalize(base)
-        .or_else(|_| std::path::absolute(base))
-        .unwrap_or_else(|_| base.to_path_buf());
-    for p in [
-        &mut d.fasta,
-        &mut d.labels,
-        &mut d.valid_fasta,
-        &mut d.valid_labels,
-        &mut d.bed,
-        &mut d.genome,
-        &mut d.simdata,
-        &mut d.test_ids,
-        &mut d.test_fasta,
-        &mut d.test_labels,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        *p = base.join(&*p);
-    }
 }

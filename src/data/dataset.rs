@@ -45,7 +45,7 @@ use crate::{Error, Result};
 /// `N` records; `sequences[i]` has `length` bases; `targets` is `(N, T)` row-major with NaN
 /// for a missing label; `chroms[i]` is the record's chromosome when known (from the BED, or an
 /// id such as `chr12:82386381-82386481`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
     /// Record ids, `N` of them.
     pub ids: Vec<String>,
@@ -103,7 +103,7 @@ pub fn chrom_from_id(id: &str) -> Option<String> {
 }
 
 /// `'a', 'b', 'c' and 2 more`.
-fn some_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String {
+pub(crate) fn some_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String {
     const SHOWN: usize = 5;
     let total = ids.len();
     let mut text = ids
@@ -203,7 +203,7 @@ impl Dataset {
         Self::build(origin, ids, sequences, tasks, targets, chroms)
     }
 
-    /// Sequences from a FASTA (plain or gzip) with labels from a TSV (contract.md), rows
+    /// Sequences from a FASTA (plain or gzip) with labels from a TSV (docs/contract.md), rows
     /// matched by id, in the FASTA's order.
     ///
     /// Errors: any error of [`read_fasta`] or
@@ -313,7 +313,7 @@ impl Dataset {
         Self::build(&bed.path, ids, sequences, bed.tasks, targets, chroms)
     }
 
-    /// The simulated data of `../shared/data/tal_gata_sim/sequences.simdata.gz` (see
+    /// The simulated data of `data/tal_gata_sim/sequences.simdata.gz` (see
     /// [`super::simdata`]); tasks are named as in its header.
     pub fn from_simdata(path: &Path) -> Result<Dataset> {
         let data = read_simdata(path)?;
@@ -349,6 +349,61 @@ impl Dataset {
     /// Task names, `T` of them.
     pub fn tasks(&self) -> &[String] {
         &self.tasks
+    }
+
+    /// The same records with their label columns matched to `tasks` by name and put in that
+    /// order; columns of other tasks are dropped. This is how labels meet a model or a
+    /// training set whose tasks are known, so that a file with its columns in another order
+    /// scores each task on its own column.
+    ///
+    /// Errors: a task of `tasks` with no column, naming `origin` (the labels file) and the
+    /// columns it has.
+    ///
+    /// ```
+    /// # fn main() -> sepfc::Result<()> {
+    /// use sepfc::data::Dataset;
+    /// let data = Dataset::new(
+    ///     vec!["a".into()],
+    ///     vec![b"ACGT".to_vec()],
+    ///     vec!["gata".into(), "tal1".into()],
+    ///     vec![1.0, 0.0],
+    /// )?;
+    /// let swapped = data.clone().with_tasks(&["tal1".into(), "gata".into()], "labels.tsv")?;
+    /// assert_eq!(swapped.targets, [0.0, 1.0]);
+    /// assert!(data.with_tasks(&["ctcf".into()], "labels.tsv").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_tasks(self, tasks: &[String], origin: &str) -> Result<Dataset> {
+        if self.tasks == tasks {
+            return Ok(self);
+        }
+        let columns = tasks
+            .iter()
+            .map(|task| {
+                self.tasks.iter().position(|t| t == task).ok_or_else(|| {
+                    input_error(
+                        origin,
+                        None,
+                        format!(
+                            "no label column for task '{task}' (the tasks are {}; the file's columns are {})",
+                            tasks.join(", "),
+                            self.tasks.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let t = self.tasks.len();
+        let targets = (0..self.len())
+            .flat_map(|i| columns.iter().map(move |&c| i * t + c))
+            .map(|k| self.targets[k])
+            .collect();
+        Ok(Dataset {
+            tasks: tasks.to_vec(),
+            targets,
+            ..self
+        })
     }
 
     /// The label of record `i` for task `t`, `None` when missing.

@@ -1,4 +1,4 @@
-//! Labels: the TSV of contract.md (header `id` then one column per task, rows matched to FASTA
+//! Labels: the TSV of docs/contract.md (header `id` then one column per task, rows matched to FASTA
 //! records by id) and the two-column `.target` files of the ctcf_101bp data (`1 0` = bound,
 //! `0 1` = not bound, one row per FASTA record, in order).
 //!

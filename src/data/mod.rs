@@ -1,5 +1,5 @@
 //! Reading sequences and labels: FASTA (plain or gzip) with a labels TSV, BED intervals on an
-//! indexed genome, and the datasets of `../shared/data`; a [`Dataset`] of fixed-length
+//! indexed genome, and the datasets of the repository's `data/`; a [`Dataset`] of fixed-length
 //! sequences with per-task labels, its splits, and one-hot batches; and the tiling of a genome
 //! into the windows of a scan.
 
@@ -8,6 +8,9 @@ pub mod dataset;
 pub mod fasta;
 pub mod labels;
 pub mod simdata;
+pub mod spec;
+pub mod splits;
 pub mod tiling;
 
 pub use dataset::{Batch, Dataset};
+pub use splits::{Splits, load_splits};

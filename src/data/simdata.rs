@@ -1,4 +1,4 @@
-//! The simulated TAL1/GATA benchmark of `../shared/data/tal_gata_sim` (from tfmodisco's
+//! The simulated TAL1/GATA benchmark of `data/tal_gata_sim` (from tfmodisco's
 //! examples): a gzip TSV with header `seqName  sequence  embeddings  task1 ...`, one row per
 //! sequence, where `embeddings` lists the motif strings planted in the sequence, and a list of
 //! the held-out test ids.

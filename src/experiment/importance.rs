@@ -1,4 +1,4 @@
-//! Importance scores of every run against known biology (paper.md, claim 3): the motif
+//! Importance scores of every run against known biology (docs/layer.md, claim 3): the motif
 //! recovery of [`crate::recovery`] on the held-out test set, per task.
 //!
 //! The experiment file's `[importance]` section says where the truth comes from:

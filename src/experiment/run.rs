@@ -12,6 +12,7 @@ use crate::backend::Backend;
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::model::{Model, write_json};
+use crate::run_folder::{Fingerprint, RunFolder};
 use crate::train::{TaskScores, TrainOptions, evaluate, train};
 use crate::{Error, Result};
 
@@ -99,15 +100,17 @@ pub fn run_experiment<B: Backend + 'static>(
         model.set_task_names(splits.train.tasks.clone())?;
         let options = TrainOptions {
             schedule: run.config.train.clone(),
-            out_dir: run_dir(out, &name),
-            resume: false,
             progress: false,
         };
+        // the run is not in the results, so whatever its folder holds is an unfinished try
+        let fingerprint = Fingerprint::of(&run.config, splits.train.length, &[])?;
+        let folder = RunFolder::replace(&run_dir(out, &name), fingerprint)?;
         let trained = train(
             backend,
             &mut model,
             &splits.train,
             splits.valid.as_ref(),
+            &folder,
             &options,
             |_| {},
         )?;

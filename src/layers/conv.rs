@@ -81,7 +81,9 @@ impl ConvLayer {
             ParamSpec {
                 name: "weight",
                 shape: vec![f, c, k],
-                init: glorot(c * k, self.out_channels() * k),
+                // fans of the stored kernel (F, C, K), as Keras and PyTorch count them: a
+                // reverse-complement layer's 2F output channels share its F filters
+                init: glorot(c * k, f * k),
                 constraint: None,
             },
             ParamSpec {

@@ -1,6 +1,6 @@
 //! `separable_fc`: `y[u] = sum_l pos[u,l] sum_c chan[u,c] x[c,l]`, with symmetric positional
 //! weights, channel weights tied across reverse-complement pairs, the smoothness regularizer
-//! and the curvature constraint of paper.md.
+//! and the curvature constraint of docs/layer.md.
 
 use super::{Init, ParamSpec, Shape, activate};
 use crate::Result;

@@ -138,6 +138,12 @@ impl<B: Backend> Model<B> {
         &self.task_names
     }
 
+    /// Whether the tasks have names of their own (from the labels it was trained on, or its
+    /// weights file's `tasks` entry), rather than the default `task0`, `task1`, ...
+    pub fn has_task_names(&self) -> bool {
+        self.task_names != default_task_names(&self.layers)
+    }
+
     /// Names the tasks, e.g. after the columns of the labels the model was trained on.
     pub fn set_task_names(&mut self, names: Vec<String>) -> Result<()> {
         if names.len() != self.tasks() {

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::optim::Parameter;
 use crate::{Error, Result};
 
-/// Metadata key of the model config (TOML), as contract.md fixes it.
+/// Metadata key of the model config (TOML), as docs/contract.md fixes it.
 pub const CONFIG_KEY: &str = "config";
 /// Metadata key of the input length.
 pub const INPUT_LENGTH_KEY: &str = "input_length";
@@ -76,7 +76,7 @@ impl<B: Backend> Model<B> {
     }
 
     /// Reads a weights file written by [`Model::save`] or by any safetensors writer that
-    /// follows contract.md.
+    /// follows docs/contract.md.
     pub fn load(backend: &B, path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.display().to_string(),

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +35,20 @@ pub fn gpu() -> Option<&'static Gpu> {
         }
     })
     .as_ref()
+}
+
+/// A file of the repository's `data/` folder (see data/README.md); fails, never skips, when it is
+/// missing.
+pub fn project_data(relative: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "missing {}: see data/README.md",
+        path.display()
+    );
+    path
 }
 
 /// A seeded generator, so that failures reproduce.

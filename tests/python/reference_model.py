@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent NumPy implementation of the sepfc model (contract.md), using no sepfc code.
+"""An independent NumPy implementation of the sepfc model (docs/contract.md), using no sepfc code.
 
 It shows that a sepfc weights file is readable with the `safetensors` package alone and that
 a weights file written by NumPy follows the same layout. Two subcommands:
@@ -265,7 +265,7 @@ def cmd_check(weights, seqs_path, preds_path):
     layers, input_length, tensors, _ = load_weights(weights)
     problems = check_layout(layers, input_length, tensors)
     if problems:
-        print(f"{weights} does not follow contract.md's layout:", *problems, sep="\n  ")
+        print(f"{weights} does not follow docs/contract.md's layout:", *problems, sep="\n  ")
         return 1
     seqs = read_seqs(seqs_path)
     ours = predict(layers, tensors, one_hot(seqs, input_length))

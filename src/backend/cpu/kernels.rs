@@ -500,7 +500,7 @@ fn rebuild_with_mean(d: &[f64], len: usize, target: f64) -> Vec<f64> {
     out
 }
 
-/// The curvature constraint of paper.md on each row of `pos (rows, s)`.
+/// The curvature constraint of docs/layer.md on each row of `pos (rows, s)`.
 pub fn curvature_constraint<T: Real>(pos: &mut [T], rows: usize, s: usize, max: f32) {
     if s < 3 {
         return;

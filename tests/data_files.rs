@@ -1,26 +1,16 @@
-//! The readers on the real data of `../shared/data`: the simulated TAL1/GATA benchmark and the
-//! ctcf_101bp validation set. These tests fail (they never skip) when the folder is missing.
+//! The readers on the real data of the repository's `data/` folder: the simulated TAL1/GATA
+//! benchmark and the ctcf_101bp validation set. These tests fail (they never skip) when the folder is missing.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 
+mod common;
+use common::project_data;
 use sepfc::data::Dataset;
 use sepfc::data::simdata::{read_id_list, read_simdata};
 
-fn shared(relative: &str) -> PathBuf {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-    let path = root.join(relative);
-    assert!(
-        path.exists(),
-        "missing {}: these tests need the project's shared data folder ../shared/data next to the crate (see ../shared/data/README.md)",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn tal_gata_simdata_has_8000_sequences_and_800_test_ids() {
-    let path = shared("tal_gata_sim/sequences.simdata.gz");
+    let path = project_data("tal_gata_sim/sequences.simdata.gz");
     let data = Dataset::from_simdata(&path).unwrap();
     assert_eq!(data.len(), 8000);
     assert_eq!(data.length, 200);
@@ -45,7 +35,7 @@ fn tal_gata_simdata_has_8000_sequences_and_800_test_ids() {
         ]
     );
 
-    let test_ids: HashSet<String> = read_id_list(&shared("tal_gata_sim/test_ids.txt.gz"))
+    let test_ids: HashSet<String> = read_id_list(&project_data("tal_gata_sim/test_ids.txt.gz"))
         .unwrap()
         .into_iter()
         .collect();
@@ -65,7 +55,7 @@ fn tal_gata_simdata_has_8000_sequences_and_800_test_ids() {
 
 #[test]
 fn tal_gata_embeddings_point_at_the_planted_strings() {
-    let data = read_simdata(&shared("tal_gata_sim/sequences.simdata.gz")).unwrap();
+    let data = read_simdata(&project_data("tal_gata_sim/sequences.simdata.gz")).unwrap();
     let mut motifs = HashSet::new();
     let mut planted = 0;
     for r in &data.records {
@@ -90,8 +80,8 @@ fn tal_gata_embeddings_point_at_the_planted_strings() {
 
 #[test]
 fn ctcf_valid_has_1000_sequences_of_101_bp_with_chromosomes() {
-    let fasta = shared("ctcf_101bp/valid.fa");
-    let target = shared("ctcf_101bp/valid.target");
+    let fasta = project_data("ctcf_101bp/valid.fa");
+    let target = project_data("ctcf_101bp/valid.target");
     let data = Dataset::from_fasta_and_targets(&fasta, &target).unwrap();
     assert_eq!(data.len(), 1000);
     assert_eq!(data.length, 101);

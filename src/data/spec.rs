@@ -1,0 +1,454 @@
+//! The `[data]` section of a config as types that cannot hold a conflict: one training
+//! [`Source`], and for each of the validation and test sets at most one [`HeldOut`] choice.
+//!
+//! The TOML form is the flat table of docs/contract.md (`fasta`, `labels`, `valid_fraction`,
+//! ...). It is read key by key and then checked as a whole, so that two sources of one set
+//! (`fasta` and `bed`, `test_ids` and `test_fraction`), half of a pair (`valid_fasta` without
+//! `valid_labels`) or a key that belongs to no source (`genome` without `bed`) is an error
+//! naming the keys, never a silent precedence.
+//!
+//! ```
+//! use sepfc::config::Config;
+//! use sepfc::data::spec::{HeldOut, Source};
+//! let config = Config::from_toml_str(r#"
+//!     [data]
+//!     fasta = "train.fa"
+//!     labels = "labels.tsv"
+//!     valid_fraction = 0.1
+//!
+//!     [[layers]]
+//!     type = "dense"
+//!     units = 1
+//! "#).unwrap();
+//! let data = config.data.unwrap();
+//! assert!(matches!(data.source, Source::Fasta { .. }));
+//! assert_eq!(data.valid, Some(HeldOut::Fraction(0.1)));
+//! assert_eq!(data.test, None);
+//!
+//! let both = Config::from_toml_str(
+//!     "[data]\nfasta = \"a.fa\"\nlabels = \"a.tsv\"\nbed = \"a.bed\"\n[[layers]]\ntype = \"dense\"\nunits = 1\n",
+//! );
+//! assert!(both.unwrap_err().to_string().contains("`fasta` and `bed`"));
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the training sequences and their labels come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A FASTA (plain or gzip) with a labels TSV, or with a two-column `.target` file.
+    Fasta {
+        /// `fasta`.
+        fasta: PathBuf,
+        /// `labels`.
+        labels: PathBuf,
+    },
+    /// Windows of `length` bases centred on BED intervals (with label columns) of an indexed
+    /// genome.
+    Bed {
+        /// `bed`.
+        bed: PathBuf,
+        /// `genome`, with its `.fai` beside it.
+        genome: PathBuf,
+        /// `length`.
+        length: usize,
+    },
+    /// A simulated-data TSV (`seqName sequence embeddings task...`).
+    Simdata {
+        /// `simdata`.
+        simdata: PathBuf,
+    },
+}
+
+/// How a held-out set (validation or test) is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeldOut {
+    /// Sequences of their own: `{set}_fasta` with `{set}_labels`.
+    Files {
+        /// The sequences.
+        fasta: PathBuf,
+        /// Their labels (TSV or `.target`).
+        labels: PathBuf,
+    },
+    /// `{set}_fraction`: a seeded random share of the sequences, in `(0, 1)`.
+    Fraction(f64),
+    /// `{set}_chroms`: the sequences on these chromosomes.
+    Chroms(Vec<String>),
+    /// `{set}_ids`: the sequences whose ids a file lists (one per line, plain or gzip).
+    Ids(PathBuf),
+}
+
+/// The `[data]` section: a training source, an optional validation set, an optional test set
+/// (held out of both training and validation) and the seed of fraction splits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DataTable", into = "DataTable")]
+pub struct DataConfig {
+    /// Training sequences (the held-out sets that are not files of their own come out of them).
+    pub source: Source,
+    /// Scored after every epoch; picks the kept epoch and stops early.
+    pub valid: Option<HeldOut>,
+    /// Never trained or validated on; scored at the end and by `sepfc evaluate --config`.
+    pub test: Option<HeldOut>,
+    /// Seed of fraction splits (default: `[train] seed`), so that runs with different training
+    /// seeds can share one split.
+    pub split_seed: Option<u64>,
+}
+
+impl DataConfig {
+    /// The same section with every relative path read against `base` (a config file's folder)
+    /// and made absolute.
+    pub fn absolutized(&self, base: &Path) -> DataConfig {
+        let base = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        };
+        let base = std::fs::canonicalize(base)
+            .or_else(|_| std::path::absolute(base))
+            .unwrap_or_else(|_| base.to_path_buf());
+        self.map_paths(&|p| base.join(p))
+    }
+
+    /// The same section with `f` applied to every path.
+    pub fn map_paths(&self, f: &dyn Fn(&Path) -> PathBuf) -> DataConfig {
+        let source = match &self.source {
+            Source::Fasta { fasta, labels } => Source::Fasta {
+                fasta: f(fasta),
+                labels: f(labels),
+            },
+            Source::Bed {
+                bed,
+                genome,
+                length,
+            } => Source::Bed {
+                bed: f(bed),
+                genome: f(genome),
+                length: *length,
+            },
+            Source::Simdata { simdata } => Source::Simdata {
+                simdata: f(simdata),
+            },
+        };
+        let held = |h: &Option<HeldOut>| {
+            h.as_ref().map(|h| match h {
+                HeldOut::Files { fasta, labels } => HeldOut::Files {
+                    fasta: f(fasta),
+                    labels: f(labels),
+                },
+                HeldOut::Ids(ids) => HeldOut::Ids(f(ids)),
+                other => other.clone(),
+            })
+        };
+        DataConfig {
+            source,
+            valid: held(&self.valid),
+            test: held(&self.test),
+            split_seed: self.split_seed,
+        }
+    }
+
+    /// Every file the section reads, in a fixed order.
+    pub fn files(&self) -> Vec<&Path> {
+        let mut files: Vec<&Path> = match &self.source {
+            Source::Fasta { fasta, labels } => vec![fasta, labels],
+            Source::Bed { bed, genome, .. } => vec![bed, genome],
+            Source::Simdata { simdata } => vec![simdata],
+        };
+        for held in [&self.valid, &self.test].into_iter().flatten() {
+            match held {
+                HeldOut::Files { fasta, labels } => files.extend([fasta.as_path(), labels]),
+                HeldOut::Ids(ids) => files.push(ids),
+                HeldOut::Fraction(_) | HeldOut::Chroms(_) => {}
+            }
+        }
+        files
+    }
+}
+
+/// The flat TOML table of `[data]`, key by key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataTable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fasta: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    labels: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bed: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    genome: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    length: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    simdata: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_fasta: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_labels: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_fraction: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_chroms: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_ids: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test_fasta: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test_labels: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test_fraction: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test_chroms: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test_ids: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    split_seed: Option<u64>,
+}
+
+/// The keys given, by name, of `(name, is_set)` pairs.
+fn given<'a>(keys: &[(&'a str, bool)]) -> Vec<&'a str> {
+    keys.iter()
+        .filter(|(_, set)| *set)
+        .map(|(k, _)| *k)
+        .collect()
+}
+
+/// "`a` and `b`", "`a`, `b` and `c`".
+fn listed(keys: &[&str]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+fn source_of(t: &DataTable) -> Result<Source, String> {
+    let chosen = given(&[
+        ("fasta", t.fasta.is_some()),
+        ("bed", t.bed.is_some()),
+        ("simdata", t.simdata.is_some()),
+    ]);
+    if chosen.len() > 1 {
+        return Err(format!(
+            "[data]: {} are both training sources; give one of fasta + labels, bed + genome + length, or simdata",
+            listed(&chosen)
+        ));
+    }
+    let stray = |keys: &[(&str, bool)], owner: &str| -> Result<(), String> {
+        let stray = given(keys);
+        if stray.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "[data]: {} belong(s) with `{owner}`, which is not given",
+                listed(&stray)
+            ))
+        }
+    };
+    match chosen.first().copied() {
+        Some("fasta") => {
+            stray(&[("genome", t.genome.is_some()), ("length", t.length.is_some())], "bed")?;
+            let labels = t
+                .labels
+                .clone()
+                .ok_or("[data]: `fasta` needs `labels` (a labels TSV or a .target file)")?;
+            Ok(Source::Fasta {
+                fasta: t.fasta.clone().expect("chosen"),
+                labels,
+            })
+        }
+        Some("bed") => {
+            stray(&[("labels", t.labels.is_some())], "fasta")?;
+            let (Some(genome), Some(length)) = (t.genome.clone(), t.length) else {
+                return Err("[data]: `bed` needs `genome` (an indexed FASTA) and `length` (the window, in bases)".into());
+            };
+            if length == 0 {
+                return Err("[data]: `length` must be at least 1".into());
+            }
+            Ok(Source::Bed {
+                bed: t.bed.clone().expect("chosen"),
+                genome,
+                length,
+            })
+        }
+        Some(_) => {
+            stray(&[("labels", t.labels.is_some())], "fasta")?;
+            stray(&[("genome", t.genome.is_some()), ("length", t.length.is_some())], "bed")?;
+            Ok(Source::Simdata {
+                simdata: t.simdata.clone().expect("chosen"),
+            })
+        }
+        None => Err(
+            "[data] needs a training source: `fasta` + `labels`, `bed` + `genome` + `length`, or `simdata`"
+                .into(),
+        ),
+    }
+}
+
+/// The keys of one held-out set, `set` being `valid` or `test`.
+struct HeldOutKeys<'t> {
+    set: &'static str,
+    fasta: &'t Option<PathBuf>,
+    labels: &'t Option<PathBuf>,
+    fraction: Option<f64>,
+    chroms: &'t Option<Vec<String>>,
+    ids: &'t Option<PathBuf>,
+}
+
+fn held_out_of(k: HeldOutKeys<'_>) -> Result<Option<HeldOut>, String> {
+    let set = k.set;
+    let names = [
+        format!("{set}_fasta"),
+        format!("{set}_fraction"),
+        format!("{set}_chroms"),
+        format!("{set}_ids"),
+    ];
+    let chosen = given(&[
+        (&names[0], k.fasta.is_some() || k.labels.is_some()),
+        (&names[1], k.fraction.is_some()),
+        (&names[2], k.chroms.is_some()),
+        (&names[3], k.ids.is_some()),
+    ]);
+    if chosen.len() > 1 {
+        return Err(format!(
+            "[data]: {} both choose the {set} set; give one of them",
+            listed(&chosen)
+        ));
+    }
+    if let Some(fraction) = k.fraction {
+        if !(fraction > 0.0 && fraction < 1.0) {
+            return Err(format!(
+                "[data] {set}_fraction = {fraction}: must be between 0 and 1 (leave the key out for no {set} set)"
+            ));
+        }
+        return Ok(Some(HeldOut::Fraction(fraction)));
+    }
+    if let Some(chroms) = k.chroms {
+        if chroms.is_empty() {
+            return Err(format!(
+                "[data] {set}_chroms is empty (leave the key out for no {set} set)"
+            ));
+        }
+        return Ok(Some(HeldOut::Chroms(chroms.clone())));
+    }
+    if let Some(ids) = k.ids {
+        return Ok(Some(HeldOut::Ids(ids.clone())));
+    }
+    match (k.fasta, k.labels) {
+        (Some(fasta), Some(labels)) => Ok(Some(HeldOut::Files {
+            fasta: fasta.clone(),
+            labels: labels.clone(),
+        })),
+        (Some(_), None) => Err(format!("[data]: `{set}_fasta` needs `{set}_labels`")),
+        (None, Some(_)) => Err(format!("[data]: `{set}_labels` needs `{set}_fasta`")),
+        (None, None) => Ok(None),
+    }
+}
+
+impl TryFrom<DataTable> for DataConfig {
+    type Error = String;
+
+    fn try_from(t: DataTable) -> Result<Self, String> {
+        let source = source_of(&t)?;
+        let valid = held_out_of(HeldOutKeys {
+            set: "valid",
+            fasta: &t.valid_fasta,
+            labels: &t.valid_labels,
+            fraction: t.valid_fraction,
+            chroms: &t.valid_chroms,
+            ids: &t.valid_ids,
+        })?;
+        let test = held_out_of(HeldOutKeys {
+            set: "test",
+            fasta: &t.test_fasta,
+            labels: &t.test_labels,
+            fraction: t.test_fraction,
+            chroms: &t.test_chroms,
+            ids: &t.test_ids,
+        })?;
+        if let (Some(HeldOut::Fraction(v)), Some(HeldOut::Fraction(t))) = (&valid, &test)
+            && v + t >= 1.0
+        {
+            return Err(format!(
+                "[data]: valid_fraction {v} and test_fraction {t} leave nothing for training"
+            ));
+        }
+        Ok(DataConfig {
+            source,
+            valid,
+            test,
+            split_seed: t.split_seed,
+        })
+    }
+}
+
+impl From<DataConfig> for DataTable {
+    fn from(d: DataConfig) -> Self {
+        let mut t = DataTable {
+            split_seed: d.split_seed,
+            ..DataTable::default()
+        };
+        match d.source {
+            Source::Fasta { fasta, labels } => {
+                t.fasta = Some(fasta);
+                t.labels = Some(labels);
+            }
+            Source::Bed {
+                bed,
+                genome,
+                length,
+            } => {
+                t.bed = Some(bed);
+                t.genome = Some(genome);
+                t.length = Some(length);
+            }
+            Source::Simdata { simdata } => t.simdata = Some(simdata),
+        }
+        put(
+            d.valid,
+            Slots {
+                fasta: &mut t.valid_fasta,
+                labels: &mut t.valid_labels,
+                fraction: &mut t.valid_fraction,
+                chroms: &mut t.valid_chroms,
+                ids: &mut t.valid_ids,
+            },
+        );
+        put(
+            d.test,
+            Slots {
+                fasta: &mut t.test_fasta,
+                labels: &mut t.test_labels,
+                fraction: &mut t.test_fraction,
+                chroms: &mut t.test_chroms,
+                ids: &mut t.test_ids,
+            },
+        );
+        t
+    }
+}
+
+/// The keys of one held-out set in a [`DataTable`] being written.
+struct Slots<'t> {
+    fasta: &'t mut Option<PathBuf>,
+    labels: &'t mut Option<PathBuf>,
+    fraction: &'t mut Option<f64>,
+    chroms: &'t mut Option<Vec<String>>,
+    ids: &'t mut Option<PathBuf>,
+}
+
+fn put(held: Option<HeldOut>, slots: Slots<'_>) {
+    match held {
+        Some(HeldOut::Files { fasta, labels }) => {
+            *slots.fasta = Some(fasta);
+            *slots.labels = Some(labels);
+        }
+        Some(HeldOut::Fraction(x)) => *slots.fraction = Some(x),
+        Some(HeldOut::Chroms(c)) => *slots.chroms = Some(c),
+        Some(HeldOut::Ids(p)) => *slots.ids = Some(p),
+        None => {}
+    }
+}
