@@ -256,7 +256,8 @@ fn load_checkpoint<B: Backend>(
         path: origin.clone(),
         source,
     })?;
-    let model = Model::from_safetensors_with(backend, &bytes, &origin, Some(OPTIMIZER_PREFIX))?;
+    let model =
+        Model::from_safetensors_with(backend, &bytes, &origin, Some(OPTIMIZER_PREFIX), None)?;
     let weights_error = |detail: String| Error::Weights {
         path: origin.clone(),
         detail,

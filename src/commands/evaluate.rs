@@ -63,7 +63,7 @@ impl BackendTask for EvaluateJob {
 
     fn run<B: Backend + 'static>(self, backend: &B) -> Result<Evaluation> {
         let started = Instant::now();
-        let model = Model::load(backend, &self.model)?;
+        let model = Model::load_for_length(backend, &self.model, self.data.length)?;
         if self.data.length != model.input_length() {
             return Err(Error::Config(format!(
                 "the sequences are {} bp, the model reads {} bp",

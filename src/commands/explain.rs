@@ -25,7 +25,8 @@ impl BackendTask for ExplainJob {
     type Output = ();
 
     fn run<B: Backend + 'static>(self, backend: &B) -> Result<()> {
-        let model = Model::load(backend, &self.model)?;
+        let length = self.records.first().map_or(0, |r| r.seq.len());
+        let model = Model::load_for_length(backend, &self.model, length)?;
         super::predict::check_lengths(&self.records, model.input_length(), &self.fasta)?;
         let task = model
             .task_names()

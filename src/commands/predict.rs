@@ -43,7 +43,8 @@ impl BackendTask for PredictJob {
     type Output = ();
 
     fn run<B: Backend + 'static>(self, backend: &B) -> Result<()> {
-        let model = Model::load(backend, &self.model)?;
+        let length = self.records.first().map_or(0, |r| r.seq.len());
+        let model = Model::load_for_length(backend, &self.model, length)?;
         check_lengths(&self.records, model.input_length(), &self.fasta)?;
         let seqs: Vec<Vec<u8>> = self.records.iter().map(|r| r.seq.clone()).collect();
         let logits = crate::train::logits(backend, &model, &seqs, self.batch_size)?;

@@ -113,7 +113,7 @@ impl TrainJob {
             model.set_task_names(self.train.tasks.clone())?;
             return Ok(model);
         };
-        let mut model = Model::load(backend, path)?;
+        let mut model = Model::load_for_length(backend, path, self.train.length)?;
         if model.config().layers != self.config.layers || model.input_length() != self.train.length
         {
             return Err(Error::Config(format!(

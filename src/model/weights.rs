@@ -85,18 +85,36 @@ impl<B: Backend> Model<B> {
         Self::from_safetensors(backend, &bytes, &path.display().to_string())
     }
 
+    /// As [`Model::load`], for inputs of `length` bases: a weights file without an
+    /// `input_length` entry whose layer shapes fit several lengths is read for this one.
+    pub fn load_for_length(backend: &B, path: &Path, length: usize) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_safetensors_with(
+            backend,
+            &bytes,
+            &path.display().to_string(),
+            None,
+            Some(length),
+        )
+    }
+
     /// Builds a model from a weights file's bytes; `origin` names the file in errors.
     pub fn from_safetensors(backend: &B, bytes: &[u8], origin: &str) -> Result<Self> {
-        Self::from_safetensors_with(backend, bytes, origin, None)
+        Self::from_safetensors_with(backend, bytes, origin, None, None)
     }
 
     /// As [`Model::from_safetensors`], passing over tensors whose names start with
-    /// `skip_prefix` (a checkpoint's optimizer state).
+    /// `skip_prefix` (a checkpoint's optimizer state). Without an `input_length` entry, the
+    /// length is the one the layer shapes fit, or `length_hint` where they fit several.
     pub(crate) fn from_safetensors_with(
         backend: &B,
         bytes: &[u8],
         origin: &str,
         skip_prefix: Option<&str>,
+        length_hint: Option<usize>,
     ) -> Result<Self> {
         let (_, metadata) = SafeTensors::read_metadata(bytes)
             .map_err(|e| weights_error(origin, format!("not a safetensors file: {e}")))?;
@@ -109,24 +127,19 @@ impl<B: Backend> Model<B> {
         })?;
         let config = Config::from_toml_str(config_text)
             .map_err(|e| weights_error(origin, format!("the metadata's config: {e}")))?;
-        let input_length: usize = info
-            .get(INPUT_LENGTH_KEY)
-            .ok_or_else(|| {
-                weights_error(
-                    origin,
-                    format!("the metadata has no `{INPUT_LENGTH_KEY}` entry"),
-                )
-            })?
-            .parse()
-            .map_err(|e| {
+        let file = SafeTensors::deserialize(bytes).map_err(|e| weights_error(origin, e))?;
+        let input_length = match info.get(INPUT_LENGTH_KEY) {
+            Some(text) => text.parse().map_err(|e| {
                 weights_error(
                     origin,
                     format!("`{INPUT_LENGTH_KEY}` is not a whole number: {e}"),
                 )
-            })?;
+            })?,
+            None => length_from_shapes(&config, &file, length_hint)
+                .map_err(|e| weights_error(origin, e))?,
+        };
         let layers = resolve(&config.layers, input_length).map_err(|e| weights_error(origin, e))?;
         let (specs, names, owned) = param_layout(&layers);
-        let file = SafeTensors::deserialize(bytes).map_err(|e| weights_error(origin, e))?;
         let skipped = |n: &str| skip_prefix.is_some_and(|p| n.starts_with(p));
         if let Some(extra) = file
             .names()
@@ -198,6 +211,69 @@ impl<B: Backend> Model<B> {
             task_names,
             owned,
         })
+    }
+}
+
+/// The input length of a weights file that does not say it (docs/contract.md: `config` alone
+/// must be enough): every length whose model has exactly the file's tensor shapes. One such
+/// length is the answer; of several, `hint` (the data's length) must be one; a model whose
+/// shapes do not depend on the length (no dense or separable layer) takes `hint` alone.
+fn length_from_shapes(
+    config: &Config,
+    file: &SafeTensors<'_>,
+    hint: Option<usize>,
+) -> std::result::Result<usize, String> {
+    let fits = |length: usize| {
+        resolve(&config.layers, length).is_ok_and(|layers| {
+            let (specs, names, _) = param_layout(&layers);
+            specs.iter().zip(&names).all(|(spec, name)| {
+                file.tensor(name)
+                    .is_ok_and(|view| view.shape() == spec.shape.as_slice())
+            })
+        })
+    };
+    // no length fits beyond the one at which a flattened or positional layer's stored size
+    // is reached by every layer's reach and stride: a generous bound, checked exhaustively
+    let largest_tensor = file
+        .tensors()
+        .iter()
+        .flat_map(|(_, view)| view.shape().to_vec())
+        .max()
+        .unwrap_or(0);
+    let (mut stride, mut reach) = (1usize, 0usize);
+    for layer in &config.layers {
+        match layer {
+            crate::config::LayerConfig::Conv1d(c)
+            | crate::config::LayerConfig::RevcompConv1d(c) => {
+                reach += c.kernel_size.saturating_sub(1) * c.dilation;
+            }
+            crate::config::LayerConfig::Maxpool1d(p) => {
+                let step = p.stride.unwrap_or(p.pool_size);
+                stride = stride.saturating_mul(step.max(1));
+                reach += p.pool_size;
+            }
+            _ => {}
+        }
+    }
+    let bound = (2 * largest_tensor + 2)
+        .saturating_mul(stride)
+        .saturating_add(reach)
+        .min(1 << 24);
+    let lengths: Vec<usize> = (1..=bound).filter(|&l| fits(l)).collect();
+    let no_entry = format!("the metadata has no `{INPUT_LENGTH_KEY}` entry and");
+    match (lengths.as_slice(), hint) {
+        ([], Some(hint)) if fits(hint) => Ok(hint),
+        ([], _) => Err(format!(
+            "{no_entry} no input length gives the model these tensor shapes"
+        )),
+        ([only], _) => Ok(*only),
+        (several, Some(hint)) if several.contains(&hint) => Ok(hint),
+        (several, _) => Err(format!(
+            "{no_entry} the tensor shapes fit input lengths {} to {}{}; add `{INPUT_LENGTH_KEY}` to the metadata",
+            several[0],
+            several[several.len() - 1],
+            hint.map_or(String::new(), |h| format!(", not the data's {h} bp"))
+        )),
     }
 }
 
