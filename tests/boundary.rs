@@ -401,3 +401,132 @@ fn divergence_and_rates_that_cannot_train_are_errors() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn an_output_that_is_an_input_is_refused_before_anything_is_written() {
+    let dir = temp_dir("out-is-in");
+    simulate(&dir);
+    let cfg = config(&dir, "c.toml", "valid_fraction = 0.2", "");
+    let run = dir.join("run");
+    ok(&strs(&train(&cfg, &run, &[])));
+    let fasta = dir.join("sim/sequences.fa");
+    let before = std::fs::read(&fasta).unwrap();
+    // the same file under another spelling
+    let spelled = dir.join("sim/../sim/sequences.fa");
+    for verb in [&["predict"][..], &["explain", "--task", "GATA"]] {
+        let mut args = verb.to_vec();
+        args.extend([
+            "--model",
+            s(&run),
+            "--fasta",
+            s(&fasta),
+            "--out",
+            s(&spelled),
+        ]);
+        let error = fails(&args);
+        assert_mentions(&error, &["--out", "--fasta"]);
+        assert_eq!(std::fs::read(&fasta).unwrap(), before);
+    }
+    let error = fails(&[
+        "scan",
+        "--model",
+        s(&run),
+        "--genome",
+        s(&fasta),
+        "--stride",
+        "50",
+        "--out",
+        s(&fasta),
+        "--device",
+        "cpu",
+    ]);
+    assert_mentions(&error, &["--out", "--genome"]);
+    assert_eq!(std::fs::read(&fasta).unwrap(), before);
+}
+
+#[test]
+fn a_genome_index_that_no_longer_fits_its_fasta_is_refused() {
+    use sepfc::data::bed::{Genome, write_fai};
+    let dir = temp_dir("stale-fai");
+    let genome = dir.join("g.fa");
+    let line = "ACGTACGTAC".repeat(6);
+    std::fs::write(&genome, format!(">chr1\n{line}\n{line}\n>chr2\n{line}\n")).unwrap();
+    write_fai(&genome).unwrap();
+    let fetched = Genome::open(&genome).unwrap().fetch("chr2", 0, 10).unwrap();
+    assert_eq!(fetched, b"ACGTACGTAC");
+    let error = |text: String| {
+        std::fs::write(&genome, text).unwrap();
+        Genome::open(&genome)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    // a chromosome appended after indexing would silently go unscanned
+    let appended = error(format!(
+        ">chr1\n{line}\n{line}\n>chr2\n{line}\n>chr3\n{line}\n"
+    ));
+    assert_mentions(
+        &appended,
+        &["g.fa.fai", "goes on after", "chr2", "samtools faidx"],
+    );
+    // a line added to chr1 shifts chr2 by one line: every window there would be read off
+    let shifted = error(format!(">chr1\n{line}\n{line}\n{line}\n>chr2\n{line}\n"));
+    assert_mentions(&shifted, &["g.fa.fai", "chr2"]);
+    // a renamed sequence
+    let renamed = error(format!(">chr1\n{line}\n{line}\n>chrX\n{line}\n"));
+    assert_mentions(&renamed, &["'>chr2'"]);
+    // the index is rewritten whole: no temporary file is left beside it
+    write_fai(&genome).unwrap();
+    assert!(Genome::open(&genome).is_ok());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn experiment_ranges_that_draw_unusable_values_are_errors_not_panics() {
+    use sepfc::experiment::ExperimentConfig;
+    for (range, parts) in [
+        ("lr = [0, 0.01]", vec!["[ranges] lr", "above 0"]),
+        ("curvature_max = [-1, 1]", vec!["[ranges] curvature_max"]),
+        (
+            "smoothness = [-0.5, 1]",
+            vec!["[ranges] smoothness", "0 or more"],
+        ),
+        ("filters = [0, 8]", vec!["[ranges] filters", "start at 1"]),
+        ("lr = [0.001, inf]", vec!["[ranges] lr", "finite"]),
+    ] {
+        let text = format!("seeds = [0]\ndraws = 2\n[ranges]\n{range}\n");
+        let error = ExperimentConfig::from_toml_str(&text)
+            .err()
+            .map(|e| e.to_string());
+        let error = error.unwrap_or_else(|| panic!("accepted {range}"));
+        assert_mentions(&error, &parts);
+    }
+}
+
+#[test]
+fn a_plan_with_braces_in_a_path_is_refused_before_any_file_is_written() {
+    let dir = temp_dir("plan-braces");
+    simulate(&dir);
+    config(&dir, "c.toml", "valid_fraction = 0.2", "");
+    let experiment = dir.join("e.toml");
+    std::fs::write(&experiment, "base = \"c.toml\"\nseeds = [0]\ndraws = 1\n").unwrap();
+    let plan = dir.join("plan");
+    let error = fails(&[
+        "experiment",
+        "--config",
+        s(&experiment),
+        "--out",
+        s(&dir.join("runs/{x}")),
+        "--plan",
+        s(&plan),
+        "--device",
+        "cpu",
+    ]);
+    assert_mentions(&error, &["{x}", "wildcards"]);
+    assert!(!plan.exists(), "part of the plan was written");
+}

@@ -29,6 +29,10 @@ pub fn write_plan(
     sepfc: &Path,
 ) -> Result<PathBuf> {
     let experiment = Experiment::read(config)?;
+    // every path the workflow names is checked before the first file is written
+    let sepfc = shell_word(&absolute(sepfc)?);
+    let out_text = absolute(out)?;
+    absolute(dir)?;
     // for comments in the files written
     let title = experiment.title.replace(['\n', '\r'], " ");
     let runs = experiment.runs()?;
@@ -50,8 +54,6 @@ pub fn write_plan(
     }
     let planned = write_planned_experiment(&experiment, dir)?;
 
-    let sepfc = shell_word(&absolute(sepfc)?);
-    let out_text = absolute(out)?;
     // the files of run {run}, as Snakemake patterns
     let run_folder = run_dir(Path::new(&out_text), "{run}");
     let scores = scores_path(Path::new(&out_text), "{run}");

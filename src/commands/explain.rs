@@ -80,11 +80,16 @@ pub fn run(
     method: Method,
     device: Device,
 ) -> Result<()> {
+    let weights = super::predict::weights_path(model);
+    super::outputs::refuse_overwriting_inputs(
+        ("--out", out),
+        &[("--fasta", fasta), ("--model", &weights)],
+    )?;
     let records = read_fasta(fasta)?;
     run_on(
         device,
         ExplainJob {
-            model: super::predict::weights_path(model),
+            model: weights,
             records,
             fasta: fasta.to_path_buf(),
             out: out.to_path_buf(),

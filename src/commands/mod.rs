@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod experiment;
 pub mod experiment_plan;
 pub mod explain;
+pub mod outputs;
 pub mod predict;
 pub mod scan;
 pub mod scan_plan;

@@ -75,11 +75,16 @@ pub fn run(
     batch_size: usize,
     device: Device,
 ) -> Result<()> {
+    let weights = weights_path(model);
+    super::outputs::refuse_overwriting_inputs(
+        ("--out", out),
+        &[("--fasta", fasta), ("--model", &weights)],
+    )?;
     let records = read_fasta(fasta)?;
     run_on(
         device,
         PredictJob {
-            model: weights_path(model),
+            model: weights,
             records,
             fasta: fasta.to_path_buf(),
             out: out.to_path_buf(),

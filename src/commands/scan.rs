@@ -208,6 +208,15 @@ fn only_chroms(spans: Vec<Span>, chroms: &[String], genome: &Genome) -> Result<V
 
 /// Runs `sepfc scan`, printing what it scored and where it wrote.
 pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
+    let weights = weights_path(&options.model);
+    let mut inputs = vec![
+        ("--genome", options.genome.as_path()),
+        ("--model", &weights),
+    ];
+    if let Some(regions) = &options.regions {
+        inputs.push(("--regions", regions));
+    }
+    super::outputs::refuse_overwriting_inputs(("--out", &options.out), &inputs)?;
     let (genome, spans) = scan_spans(&options)?;
     let out = options.out.clone();
     let summary = run_on(

@@ -37,7 +37,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -352,6 +352,72 @@ pub struct Genome {
     file: Mutex<File>,
 }
 
+/// Checks an index against its FASTA without reading the sequences: every sequence starts
+/// right after a header line `>name`, and nothing but line ends follows the last indexed
+/// sequence. This catches a FASTA edited after indexing (lines added or removed shift every
+/// later offset; an appended sequence would go unscanned). The error says what does not fit.
+fn check_index_fits(file: &File, entries: &[FaiEntry]) -> std::result::Result<(), String> {
+    const WINDOW: u64 = 4096;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut reader = file;
+    let mut read_at = |from: u64, len: u64| -> std::result::Result<Vec<u8>, String> {
+        let mut buffer = vec![0u8; len as usize];
+        reader
+            .seek(SeekFrom::Start(from))
+            .and_then(|_| reader.read_exact(&mut buffer))
+            .map_err(|_| format!("it points past the end of the FASTA ({size} bytes)"))?;
+        Ok(buffer)
+    };
+    for entry in entries {
+        let start = entry.offset.saturating_sub(WINDOW);
+        let before = read_at(start, entry.offset - start)?;
+        let Some(body) = before.strip_suffix(b"\n") else {
+            return Err(format!(
+                "sequence '{}' does not start at a line start (byte {})",
+                entry.name, entry.offset
+            ));
+        };
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let line_start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let header = &body[line_start..];
+        // a header longer than the window is taken on trust
+        if line_start > 0 || start == 0 {
+            let name = header
+                .strip_prefix(b">")
+                .and_then(|h| h.split(|b| b.is_ascii_whitespace()).next());
+            if name != Some(entry.name.as_bytes()) {
+                return Err(format!(
+                    "the line before sequence '{}' (byte {}) is not its header '>{}'",
+                    entry.name, entry.offset, entry.name
+                ));
+            }
+        }
+    }
+    let last = entries
+        .iter()
+        .max_by_key(|e| e.offset)
+        .expect("an index has entries");
+    let end = if last.length == 0 {
+        last.offset
+    } else {
+        last.byte(last.length - 1) + 1
+    };
+    let tail = size.saturating_sub(end);
+    if end > size {
+        return Err(format!(
+            "sequence '{}' runs past the end of the FASTA ({size} bytes)",
+            last.name
+        ));
+    }
+    if tail > WINDOW || read_at(end, tail)?.iter().any(|b| !b.is_ascii_whitespace()) {
+        return Err(format!(
+            "the FASTA goes on after its last indexed sequence '{}' (byte {end} of {size})",
+            last.name
+        ));
+    }
+    Ok(())
+}
+
 /// `path` with `.fai` appended (`genome.fa` -> `genome.fa.fai`).
 pub fn fai_path(fasta: &Path) -> PathBuf {
     let mut s = OsString::from(fasta.as_os_str());
@@ -443,6 +509,15 @@ impl Genome {
         if entries.is_empty() {
             return Err(input_error(&fai_shown, None, "the index is empty"));
         }
+        check_index_fits(&file, &entries).map_err(|detail| {
+            input_error(
+                &fai_shown,
+                None,
+                format!(
+                    "the index does not fit {shown}: {detail}; was the FASTA changed after indexing? re-create the index with `samtools faidx {shown}`"
+                ),
+            )
+        })?;
         Ok(Genome {
             path: fasta.to_path_buf(),
             fai,
@@ -687,17 +762,15 @@ pub fn write_fai(fasta: &Path) -> Result<()> {
             "no records (no line starting with '>')",
         ));
     }
-    let fai = fai_path(fasta);
-    let out = File::create(&fai).map_err(|e| io_error(&fai, e))?;
-    let mut out = BufWriter::new(out);
+    // through a temporary file and a rename: a full disk leaves no empty or partial index
+    let mut out = crate::model::AtomicFile::create(&fai_path(fasta))?;
     for e in &entries {
         writeln!(
             out,
             "{}\t{}\t{}\t{}\t{}",
             e.name, e.length, e.offset, e.line_bases, e.line_width
         )
-        .map_err(|e| io_error(&fai, e))?;
+        .map_err(|err| out.error(err))?;
     }
-    out.flush().map_err(|e| io_error(&fai, e))?;
-    Ok(())
+    out.commit()
 }

@@ -66,6 +66,50 @@ pub struct Ranges {
     pub curvature_max: Option<Range<f32>>,
 }
 
+impl Ranges {
+    /// Refuses a range that would draw a value no model can use, naming the key: a count
+    /// below 1, a learning rate or curvature bound not above 0 (they are drawn on a log
+    /// scale), a negative smoothness penalty, or a bound that is not a finite number.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let counts = [
+            ("filters", self.filters),
+            ("kernel_size", self.kernel_size),
+            ("pool_size", self.pool_size),
+            ("units", self.units),
+        ];
+        for (key, range) in counts {
+            if let Some(Range(lo, hi)) = range
+                && lo.min(hi) == 0
+            {
+                return Err(format!("[ranges] {key} = [{lo}, {hi}]: counts start at 1"));
+            }
+        }
+        // (key, range, whether 0 itself is allowed)
+        let rates = [
+            ("lr", self.lr, false),
+            ("curvature_max", self.curvature_max, false),
+            ("smoothness", self.smoothness, true),
+        ];
+        for (key, range, zero_allowed) in rates {
+            if let Some(Range(lo, hi)) = range {
+                let low = lo.min(hi);
+                if !(lo.is_finite() && hi.is_finite() && (low > 0.0 || zero_allowed && low == 0.0))
+                {
+                    let wanted = if zero_allowed {
+                        "0 or more"
+                    } else {
+                        "above 0 (drawn log-uniformly)"
+                    };
+                    return Err(format!(
+                        "[ranges] {key} = [{lo}, {hi}]: both bounds must be finite and {wanted}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An experiment file: what to vary, how often, with which seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +145,7 @@ impl ExperimentConfig {
                 "an experiment needs at least one seed and one draw".into(),
             ));
         }
+        exp.ranges.check().map_err(Error::Config)?;
         Ok(exp)
     }
 }
