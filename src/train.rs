@@ -313,6 +313,8 @@ pub fn train<B: Backend + 'static>(
 ) -> Result<TrainReport> {
     let schedule = &options.schedule;
     schedule.check().map_err(Error::Config)?;
+    let copies = if schedule.rc_augment { 2 } else { 1 };
+    crate::model::memory::check_fits(model.config(), model.layers(), copies * schedule.batch_size)?;
     if train.is_empty() {
         return Err(Error::Config("no training sequences".into()));
     }

@@ -530,3 +530,48 @@ fn a_plan_with_braces_in_a_path_is_refused_before_any_file_is_written() {
     assert_mentions(&error, &["{x}", "wildcards"]);
     assert!(!plan.exists(), "part of the plan was written");
 }
+
+#[test]
+fn a_model_larger_than_memory_and_a_file_without_line_ends_are_refused_with_figures() {
+    let dir = temp_dir("too-large");
+    simulate(&dir);
+    let cfg = config(&dir, "huge.toml", "valid_fraction = 0.2", "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replacen("filters = 8", "filters = 1000000000", 1),
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let error = fails(&strs(&train(&cfg, &out, &[])));
+    assert_mentions(
+        &error,
+        &["GiB", "layer 0 (revcomp_conv1d)", "fewer filters"],
+    );
+    assert!(!out.exists());
+    // a "FASTA" with no line end is not read whole
+    let error = sepfc::data::fasta::read_fasta(Path::new("/dev/zero"))
+        .err()
+        .unwrap();
+    assert_mentions(&error.to_string(), &["/dev/zero:1", "longer than 256 MiB"]);
+}
+
+#[test]
+fn labels_with_more_tasks_than_the_model_has_outputs_name_both() {
+    let dir = temp_dir("task-count");
+    simulate(&dir);
+    let cfg = config(&dir, "c.toml", "valid_fraction = 0.2", "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let three = text.replace("type = \"dense\"\nunits = 2", "type = \"dense\"\nunits = 3");
+    std::fs::write(&cfg, three).unwrap();
+    let error = fails(&strs(&train(&cfg, &dir.join("run"), &[])));
+    assert_mentions(
+        &error,
+        &[
+            "c.toml",
+            "2 task(s) (GATA, EBOX)",
+            "3 output(s)",
+            "units = 2",
+        ],
+    );
+}

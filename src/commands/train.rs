@@ -103,6 +103,18 @@ impl TrainJob {
     /// layers and input length). A model that names its tasks has the labels matched to those
     /// names, so that a task keeps its logit; otherwise it is named after the labels.
     fn model<B: Backend>(&mut self, backend: &B) -> Result<Model<B>> {
+        let tasks = self.train.tasks.len();
+        let outputs = crate::model::resolve(&self.config.layers, self.train.length)?
+            .last()
+            .map_or(0, |l| l.output().size());
+        if tasks != outputs {
+            return Err(Error::Config(format!(
+                "{}: the labels have {tasks} task(s) ({}), the last layer (layer {}) has {outputs} output(s); give it units = {tasks}",
+                self.args.config.display(),
+                self.train.tasks.join(", "),
+                self.config.layers.len().saturating_sub(1)
+            )));
+        }
         let Some(path) = &self.args.init else {
             let mut model = Model::new(
                 backend,

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
@@ -205,6 +205,10 @@ pub(crate) fn is_gzip(reader: &mut impl BufRead) -> std::io::Result<bool> {
     Ok(false)
 }
 
+/// The longest line any reader accepts: 256 MiB, longer than any chromosome written on one line
+/// (human chr1 is 249 Mb).
+pub const MAX_LINE_BYTES: usize = 256 << 20;
+
 /// Lines of a byte stream, numbered from 1, without their `\n` or `\r\n` (nor a UTF-8
 /// byte-order mark at the start of the file); read errors (a
 /// corrupt gzip stream, a disk error) name the origin and the last line read.
@@ -225,18 +229,33 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
-    /// The next line and its number, or `None` at the end.
+    /// The next line and its number, or `None` at the end. A line longer than
+    /// [`MAX_LINE_BYTES`] is an error (a file with no line ends, such as a device or a binary
+    /// file, is never read whole into memory).
     pub(crate) fn next_line(&mut self) -> Result<Option<(usize, &[u8])>> {
         self.buf.clear();
-        let n = self.reader.read_until(b'\n', &mut self.buf).map_err(|e| {
-            input_error(
-                &self.origin,
-                Some(self.line_no + 1),
-                format!("cannot read: {e} (a truncated or corrupt file?)"),
-            )
-        })?;
+        let n = (&mut self.reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| {
+                input_error(
+                    &self.origin,
+                    Some(self.line_no + 1),
+                    format!("cannot read: {e} (a truncated or corrupt file?)"),
+                )
+            })?;
         if n == 0 {
             return Ok(None);
+        }
+        if n > MAX_LINE_BYTES {
+            return Err(input_error(
+                &self.origin,
+                Some(self.line_no + 1),
+                format!(
+                    "a line longer than {} MiB (is this a text file? sequences longer than that must be wrapped over lines)",
+                    MAX_LINE_BYTES >> 20
+                ),
+            ));
         }
         self.line_no += 1;
         if self.line_no == 1 && self.buf.starts_with(b"\xef\xbb\xbf") {

@@ -33,6 +33,7 @@
 //! ```
 
 mod architecture;
+pub mod memory;
 mod twin;
 mod weights;
 
@@ -105,6 +106,7 @@ impl<B: Backend> Model<B> {
     /// parameters from `seed`.
     pub fn new(backend: &B, config: Config, input_length: usize, seed: u64) -> Result<Self> {
         let layers = resolve(&config.layers, input_length)?;
+        memory::check_fits(&config, &layers, 0)?;
         let (specs, names, owned) = param_layout(&layers);
         let mut rng = StdRng::seed_from_u64(seed);
         let params = specs
