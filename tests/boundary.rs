@@ -475,6 +475,20 @@ fn a_genome_index_that_no_longer_fits_its_fasta_is_refused() {
     // a renamed sequence
     let renamed = error(format!(">chr1\n{line}\n{line}\n>chrX\n{line}\n"));
     assert_mentions(&renamed, &["'>chr2'"]);
+    // numbers no FASTA could have (found by tests/fuzz_readers.rs: reading through them asked
+    // for 369 GB)
+    std::fs::write(&genome, format!(">chr1\n{line}\n{line}\n>chr2\n{line}\n")).unwrap();
+    let fai = sepfc::data::bed::fai_path(&genome);
+    std::fs::write(
+        &fai,
+        "chr1\t120\t6\t60\t369010810811\nchr2\t60\t134\t60\t61\n",
+    )
+    .unwrap();
+    let absurd = Genome::open(&genome).err().unwrap().to_string();
+    assert_mentions(&absurd, &["chr1", "no line end explains"]);
+    std::fs::write(&fai, "chr1\t120\t6\t60\t61\nchr2\t6000\t134\t60\t61\n").unwrap();
+    let past = Genome::open(&genome).err().unwrap().to_string();
+    assert_mentions(&past, &["chr2", "runs past the end"]);
     // the index is rewritten whole: no temporary file is left beside it
     write_fai(&genome).unwrap();
     assert!(Genome::open(&genome).is_ok());

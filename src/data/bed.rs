@@ -336,7 +336,10 @@ impl FaiEntry {
         if self.line_bases == 0 {
             return self.offset;
         }
-        self.offset + pos / self.line_bases * self.line_width + pos % self.line_bases
+        // saturating: an index with absurd numbers points past the file, and is refused there
+        self.offset
+            .saturating_add((pos / self.line_bases).saturating_mul(self.line_width))
+            .saturating_add(pos % self.line_bases)
     }
 }
 
@@ -369,6 +372,20 @@ fn check_index_fits(file: &File, entries: &[FaiEntry]) -> std::result::Result<()
         Ok(buffer)
     };
     for entry in entries {
+        // a line holds its bases and a line end of one or two bytes
+        let line_end = entry.line_width.saturating_sub(entry.line_bases);
+        if entry.length > 0 && !(1..=2).contains(&line_end) {
+            return Err(format!(
+                "sequence '{}' has lines of {} bases in {} bytes, which no line end explains",
+                entry.name, entry.line_bases, entry.line_width
+            ));
+        }
+        if entry.length > 0 && entry.byte(entry.length - 1) >= size {
+            return Err(format!(
+                "sequence '{}' runs past the end of the FASTA ({size} bytes)",
+                entry.name
+            ));
+        }
         let start = entry.offset.saturating_sub(WINDOW);
         let before = read_at(start, entry.offset - start)?;
         let Some(body) = before.strip_suffix(b"\n") else {
