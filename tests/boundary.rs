@@ -589,3 +589,28 @@ fn labels_with_more_tasks_than_the_model_has_outputs_name_both() {
         ],
     );
 }
+
+#[test]
+fn a_validation_set_that_cannot_choose_an_epoch_is_refused() {
+    let dir = temp_dir("one-class");
+    simulate(&dir);
+    // validation sequences of their own, every label negative
+    let valid = dir.join("valid.tsv");
+    let text = std::fs::read_to_string(dir.join("sim/labels.tsv")).unwrap();
+    let negative: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l}\n"),
+            _ => format!("{}\t0\t0\n", l.split('\t').next().unwrap()),
+        })
+        .collect();
+    std::fs::write(&valid, negative).unwrap();
+    let data = "valid_fasta = \"sim/sequences.fa\"\nvalid_labels = \"valid.tsv\"";
+    let cfg = config(&dir, "c.toml", data, "");
+    let error = fails(&strs(&train(&cfg, &dir.join("run"), &[])));
+    assert_mentions(
+        &error,
+        &["c.toml", "validation set", "both a positive and a negative"],
+    );
+}

@@ -56,6 +56,14 @@ pub fn load_splits(data: &DataConfig, config: &Path, train_seed: u64) -> Result<
     };
     let test = take("test", &data.test)?;
     let valid = take("valid", &data.valid)?;
+    if let Some(valid) = &valid
+        && !(0..valid.tasks.len()).any(|t| has_both_classes(valid, t))
+    {
+        return Err(key_error(format!(
+            "the validation set ({} sequences) has no task with both a positive and a negative label, so its auPRC cannot choose an epoch",
+            valid.len()
+        )));
+    }
     if rest.is_empty() {
         return Err(key_error(
             "the held-out sets leave no sequence for training".to_string(),
@@ -66,6 +74,13 @@ pub fn load_splits(data: &DataConfig, config: &Path, train_seed: u64) -> Result<
         valid,
         test,
     })
+}
+
+/// Whether task `t` of `set` has a positive and a negative label (positive: `>= 0.5`, as
+/// the metrics count them).
+fn has_both_classes(set: &Dataset, t: usize) -> bool {
+    let labels = || (0..set.len()).filter_map(|i| set.target(i, t));
+    labels().any(|y| y >= 0.5) && labels().any(|y| y < 0.5)
 }
 
 /// FASTA with a labels TSV, or with a two-column `.target` file (one row per record).
