@@ -6,45 +6,8 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::cli::{assert_mentions, fails, ok, s, temp_dir};
+use common::cli::{MODEL, assert_mentions, fails, ok, s, simulate_200 as simulate, temp_dir};
 use sepfc::config::Config;
-
-const MODEL: &str = r#"
-[[layers]]
-type = "revcomp_conv1d"
-filters = 8
-kernel_size = 9
-activation = "relu"
-
-[[layers]]
-type = "maxpool1d"
-pool_size = 4
-
-[[layers]]
-type = "separable_fc"
-units = 4
-symmetric = true
-activation = "relu"
-
-[[layers]]
-type = "dense"
-units = 2
-"#;
-
-/// 200 simulated sequences of 100 bp (tasks GATA, EBOX) in `dir/sim`.
-fn simulate(dir: &Path) {
-    ok(&[
-        "simulate",
-        "--out",
-        s(&dir.join("sim")),
-        "--n",
-        "200",
-        "--length",
-        "100",
-        "--seed",
-        "4",
-    ]);
-}
 
 /// A config at `dir/name` with `[data]` lines `data` and `[train]` lines `train`.
 fn config(dir: &Path, name: &str, data: &str, train: &str) -> PathBuf {

@@ -5,29 +5,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::cli::{assert_mentions, fails, ok, s, sepfc, temp_dir, text};
-
-const MODEL: &str = r#"
-[[layers]]
-type = "revcomp_conv1d"
-filters = 8
-kernel_size = 9
-activation = "relu"
-
-[[layers]]
-type = "maxpool1d"
-pool_size = 4
-
-[[layers]]
-type = "separable_fc"
-units = 4
-symmetric = true
-activation = "relu"
-
-[[layers]]
-type = "dense"
-units = 2
-"#;
+use common::cli::{MODEL, assert_mentions, fails, ok, s, sepfc, temp_dir, text};
 
 /// Simulates `n` sequences of 100 bp into `dir` and writes a config training on them.
 fn simulated_project(dir: &Path, n: usize, epochs: usize) -> PathBuf {

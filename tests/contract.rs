@@ -8,9 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 mod common;
-use common::cli::{ok, s, sepfc, temp_dir};
+use common::cli::{MODEL, ok, s, sepfc, simulate_200, temp_dir};
 
-const CONFIG: &str = r#"[data]
+/// `[data]` and `[train]` of the contract tests' config; the layers are `common::cli::MODEL`.
+const DATA_AND_TRAIN: &str = r#"[data]
 fasta = "sim/sequences.fa"
 labels = "sim/labels.tsv"
 valid_fraction = 0.2
@@ -19,42 +20,12 @@ valid_fraction = 0.2
 lr = 0.01
 epochs = 2
 batch_size = 50
-
-[[layers]]
-type = "revcomp_conv1d"
-filters = 8
-kernel_size = 9
-activation = "relu"
-
-[[layers]]
-type = "maxpool1d"
-pool_size = 4
-
-[[layers]]
-type = "separable_fc"
-units = 4
-symmetric = true
-activation = "relu"
-
-[[layers]]
-type = "dense"
-units = 2
 "#;
 
 /// A simulated project in `dir` trained into `dir/run`; the training's output.
 fn trained(dir: &Path) -> String {
-    ok(&[
-        "simulate",
-        "--out",
-        s(&dir.join("sim")),
-        "--n",
-        "200",
-        "--length",
-        "100",
-        "--seed",
-        "4",
-    ]);
-    std::fs::write(dir.join("c.toml"), CONFIG).unwrap();
+    simulate_200(dir);
+    std::fs::write(dir.join("c.toml"), format!("{DATA_AND_TRAIN}{MODEL}")).unwrap();
     ok(&[
         "train",
         "--config",
@@ -308,22 +279,9 @@ fn a_weights_file_with_only_its_config_loads_and_predicts_the_same() {
 #[test]
 fn training_goes_on_when_its_reader_goes_away() {
     let dir = temp_dir("contract-pipe");
-    ok(&[
-        "simulate",
-        "--out",
-        s(&dir.join("sim")),
-        "--n",
-        "200",
-        "--length",
-        "100",
-        "--seed",
-        "4",
-    ]);
-    std::fs::write(
-        dir.join("c.toml"),
-        CONFIG.replace("epochs = 2", "epochs = 4"),
-    )
-    .unwrap();
+    simulate_200(&dir);
+    let config = format!("{DATA_AND_TRAIN}{MODEL}").replace("epochs = 2", "epochs = 4");
+    std::fs::write(dir.join("c.toml"), config).unwrap();
     // `sepfc train ... | head -1`
     let mut child = Command::new(env!("CARGO_BIN_EXE_sepfc"))
         .args([

@@ -56,3 +56,42 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// The small strand-aware separable model the command-line tests train on 100 bp with two
+/// tasks: `[[layers]]` only.
+pub const MODEL: &str = r#"
+[[layers]]
+type = "revcomp_conv1d"
+filters = 8
+kernel_size = 9
+activation = "relu"
+
+[[layers]]
+type = "maxpool1d"
+pool_size = 4
+
+[[layers]]
+type = "separable_fc"
+units = 4
+symmetric = true
+activation = "relu"
+
+[[layers]]
+type = "dense"
+units = 2
+"#;
+
+/// Simulates 200 sequences of 100 bp (tasks GATA, EBOX) into `dir/sim`.
+pub fn simulate_200(dir: &Path) {
+    ok(&[
+        "simulate",
+        "--out",
+        s(&dir.join("sim")),
+        "--n",
+        "200",
+        "--length",
+        "100",
+        "--seed",
+        "4",
+    ]);
+}
