@@ -288,7 +288,8 @@ fn a_rejected_config_writes_nothing() {
             .replace("kernel_size = 9", "kernel_size = 150"),
     )
     .unwrap();
-    fails(&strs(&train(&bad, &out, &["--resume"])));
+    let error = fails(&strs(&train(&bad, &out, &["--resume"])));
+    assert_mentions(&error, &["bad.toml", "layer 0 (revcomp_conv1d)"]);
     assert_eq!(
         std::fs::read_to_string(out.join("config.toml")).unwrap(),
         before

@@ -104,7 +104,11 @@ impl TrainJob {
     /// names, so that a task keeps its logit; otherwise it is named after the labels.
     fn model<B: Backend>(&mut self, backend: &B) -> Result<Model<B>> {
         let tasks = self.train.tasks.len();
-        let outputs = crate::model::resolve(&self.config.layers, self.train.length)?
+        let outputs = crate::model::resolve(&self.config.layers, self.train.length)
+            .map_err(|e| match e {
+                Error::Config(m) => Error::Config(format!("{}: {m}", self.args.config.display())),
+                other => other,
+            })?
             .last()
             .map_or(0, |l| l.output().size());
         if tasks != outputs {
