@@ -578,3 +578,50 @@ fn a_validation_set_that_cannot_choose_an_epoch_is_refused() {
         &["c.toml", "validation set", "both a positive and a negative"],
     );
 }
+
+#[test]
+fn training_from_named_weights_takes_each_task_from_its_own_column() {
+    let dir = temp_dir("init-by-name");
+    simulate(&dir);
+    let first = config(&dir, "first.toml", "valid_fraction = 0.2", "");
+    ok(&strs(&train(&first, &dir.join("first"), &[])));
+    let init = dir.join("first/model.safetensors");
+    // the same labels with the columns swapped and one extra column
+    let text = std::fs::read_to_string(dir.join("sim/labels.tsv")).unwrap();
+    let shuffled: String = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let extra = if f[0] == "id" { "OTHER" } else { "1" };
+            format!("{}\t{extra}\t{}\t{}\n", f[0], f[2], f[1])
+        })
+        .collect();
+    std::fs::write(dir.join("shuffled.tsv"), shuffled).unwrap();
+    let straight = config(&dir, "straight.toml", "valid_fraction = 0.2", "");
+    let crossed = dir.join("crossed.toml");
+    let crossed_text = std::fs::read_to_string(&straight)
+        .unwrap()
+        .replace("labels = \"sim/labels.tsv\"", "labels = \"shuffled.tsv\"");
+    std::fs::write(&crossed, crossed_text).unwrap();
+    for (cfg, out) in [(&straight, "a"), (&crossed, "b")] {
+        ok(&strs(&train(cfg, &dir.join(out), &["--init", s(&init)])));
+    }
+    let weights = |run: &str| {
+        use sepfc::backend::Backend;
+        let cpu = sepfc::backend::cpu::Cpu;
+        let model = sepfc::model::Model::load(&cpu, &dir.join(run).join("model.safetensors"));
+        let model = model.unwrap();
+        let values: Vec<Vec<f32>> = model
+            .parameters()
+            .map(|(_, p)| cpu.download(&p.value).unwrap())
+            .collect();
+        (model.task_names().to_vec(), values)
+    };
+    let (tasks, values) = weights("a");
+    assert_eq!(tasks, ["GATA", "EBOX"]);
+    assert_eq!(
+        (tasks, values),
+        weights("b"),
+        "the same training, whatever the column order"
+    );
+}

@@ -103,7 +103,6 @@ impl TrainJob {
     /// layers and input length). A model that names its tasks has the labels matched to those
     /// names, so that a task keeps its logit; otherwise it is named after the labels.
     fn model<B: Backend>(&mut self, backend: &B) -> Result<Model<B>> {
-        let tasks = self.train.tasks.len();
         let outputs = crate::model::resolve(&self.config.layers, self.train.length)
             .map_err(|e| match e {
                 Error::Config(m) => Error::Config(format!("{}: {m}", self.args.config.display())),
@@ -111,15 +110,8 @@ impl TrainJob {
             })?
             .last()
             .map_or(0, |l| l.output().size());
-        if tasks != outputs {
-            return Err(Error::Config(format!(
-                "{}: the labels have {tasks} task(s) ({}), the last layer (layer {}) has {outputs} output(s); give it units = {tasks}",
-                self.args.config.display(),
-                self.train.tasks.join(", "),
-                self.config.layers.len().saturating_sub(1)
-            )));
-        }
         let Some(path) = &self.args.init else {
+            self.check_task_count(outputs)?;
             let mut model = Model::new(
                 backend,
                 self.config.clone(),
@@ -140,6 +132,7 @@ impl TrainJob {
             )));
         }
         if model.has_task_names() {
+            // the model's tasks, each from its own column; other columns are left out
             let tasks = model.task_names().to_vec();
             let origin = format!("the labels of {}", self.args.config.display());
             self.train = std::mem::take(&mut self.train).with_tasks(&tasks, &origin)?;
@@ -147,9 +140,24 @@ impl TrainJob {
                 *set = std::mem::take(set).with_tasks(&tasks, &origin)?;
             }
         } else {
+            self.check_task_count(outputs)?;
             model.set_task_names(self.train.tasks.clone())?;
         }
         Ok(model)
+    }
+
+    /// The labels' task count against the model's `outputs`, naming the config and the tasks.
+    fn check_task_count(&self, outputs: usize) -> Result<()> {
+        let tasks = self.train.tasks.len();
+        if tasks == outputs {
+            return Ok(());
+        }
+        Err(Error::Config(format!(
+            "{}: the labels have {tasks} task(s) ({}), the last layer (layer {}) has {outputs} output(s); give it units = {tasks}",
+            self.args.config.display(),
+            self.train.tasks.join(", "),
+            self.config.layers.len().saturating_sub(1)
+        )))
     }
 }
 
