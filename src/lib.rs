@@ -1,7 +1,8 @@
 //! sepfc: convolutional networks for DNA sequence with separable fully connected layers, on
-//! any GPU through wgpu, with a CPU reference that every GPU result is tested against.
+//! any GPU through wgpu or on a fast CPU backend, with plain-loop reference kernels that every
+//! result of both is tested against.
 //!
-//! - [`backend`]: the op set, on the CPU reference and on the GPU;
+//! - [`backend`]: the op set, on the CPU and on the GPU (and the reference kernels);
 //! - [`autodiff`]: the tape that differentiates a forward pass;
 //! - [`optim`]: SGD, Adam and parameter constraints;
 //! - [`config`], [`layers`], [`model`]: models from a TOML config, trained and saved as

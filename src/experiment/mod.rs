@@ -20,14 +20,14 @@
 //! ```
 
 mod analysis;
-mod draw;
 pub mod figures;
+mod hyperparameters;
 pub mod importance;
 mod report;
 mod run;
 
 pub use analysis::{Analysis, Figure, RunImportance, analyse};
-pub use draw::{Draw, ModelKind, Run, plan};
+pub use hyperparameters::{Draw, ModelKind, Run, plan};
 pub use report::{DEGENERATE_MARGIN, is_degenerate, report};
 pub use run::{RunResult, Splits, run_dir, run_experiment, run_name};
 

@@ -14,9 +14,9 @@ const GRAIN: usize = 1 << 14;
 
 /// `len` zeros, written by all cores: an output buffer that the caller's threads then fill,
 /// without one thread zeroing (and first touching) all of it before they start. Its storage
-/// is that of a dropped tensor when one fits (see `pool.rs`).
+/// is that of a dropped tensor when one fits (see `storage_pool.rs`).
 pub(super) fn zeroed(len: usize) -> Vec<f32> {
-    let mut out = super::pool::take(len).unwrap_or_default();
+    let mut out = super::storage_pool::take(len).unwrap_or_default();
     out.clear();
     out.reserve_exact(len);
     out.par_extend(rayon::iter::repeat_n(0.0f32, len).with_min_len(GRAIN));
@@ -27,7 +27,7 @@ pub(super) fn zeroed(len: usize) -> Vec<f32> {
 /// of a dropped tensor with the values it held, when one fits, else [`zeroed`]. Reused storage
 /// is neither zeroed nor touched here.
 pub(super) fn to_overwrite(len: usize) -> Vec<f32> {
-    match super::pool::take(len) {
+    match super::storage_pool::take(len) {
         Some(mut out) => {
             out.resize(len, 0.0);
             out

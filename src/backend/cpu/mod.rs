@@ -11,8 +11,8 @@ mod fast_separable;
 mod gemm;
 pub mod kernels;
 mod narrow;
-mod pool;
 mod scratch;
+mod storage_pool;
 mod transpose;
 
 use std::sync::Arc;
@@ -58,7 +58,7 @@ impl Drop for CpuTensor {
     /// The last handle on the data keeps its storage for the next tensor of its size.
     fn drop(&mut self) {
         if let Some(data) = Arc::get_mut(&mut self.data) {
-            pool::keep(std::mem::take(data));
+            storage_pool::keep(std::mem::take(data));
         }
     }
 }
@@ -69,7 +69,7 @@ impl Tensor for CpuTensor {
     }
 }
 
-/// The CPU reference backend.
+/// The CPU backend (fast kernels; the reference loops of [`kernels`] check it).
 ///
 /// ```
 /// use sepfc::backend::{Backend, cpu::Cpu};
@@ -441,7 +441,7 @@ mod tests {
     fn poison(len: usize) -> *const f32 {
         let buffer = vec![f32::NAN; len];
         let address = buffer.as_ptr();
-        pool::keep(buffer);
+        storage_pool::keep(buffer);
         address
     }
 
