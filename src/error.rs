@@ -111,6 +111,13 @@ impl Error {
         }
     }
 
+    /// The [`Error::Io`] of a failed read or write of `path`, for `map_err`:
+    /// `std::fs::read(path).map_err(Error::io(path))?`.
+    pub(crate) fn io(path: impl AsRef<std::path::Path>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.as_ref().display().to_string();
+        move |source| Error::Io { path, source }
+    }
+
     /// An invalid-argument error for `op`, with a formatted description.
     pub(crate) fn invalid(op: &'static str, detail: impl fmt::Display) -> Self {
         Error::InvalidArgument {

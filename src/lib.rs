@@ -8,6 +8,7 @@
 //! - [`config`], [`layers`], [`model`]: models from a TOML config, trained and saved as
 //!   safetensors;
 //! - [`dna`]: one-hot encoding and reverse complements;
+//! - [`io`]: atomic writes and JSON files;
 //! - [`data`]: the readers, the `[data]` section and its splits;
 //! - [`run_folder`]: a training run's output folder (lock, fingerprint, resume);
 //! - [`metrics`], [`demo`]: auROC and the embedded demo.
@@ -23,6 +24,7 @@ pub mod dna;
 mod error;
 pub mod experiment;
 pub mod explain;
+pub mod io;
 pub mod layers;
 pub mod metrics;
 pub mod model;

@@ -72,16 +72,12 @@ pub struct FileStamp {
 impl FileStamp {
     /// Reads `path` once to stamp it.
     pub fn of(path: &Path) -> Result<FileStamp> {
-        let io = |source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut file = File::open(path).map_err(io)?;
+        let mut file = File::open(path).map_err(Error::io(path))?;
         let mut hasher = crc32fast::Hasher::new();
         let mut buffer = vec![0u8; 1 << 20];
         let mut bytes = 0u64;
         loop {
-            let n = file.read(&mut buffer).map_err(io)?;
+            let n = file.read(&mut buffer).map_err(Error::io(path))?;
             if n == 0 {
                 break;
             }
@@ -215,10 +211,7 @@ impl RunFolder {
         let lock = lock(path)?;
         for name in run_files(path) {
             let file = path.join(name);
-            std::fs::remove_file(&file).map_err(|source| Error::Io {
-                path: file.display().to_string(),
-                source,
-            })?;
+            std::fs::remove_file(&file).map_err(Error::io(&file))?;
         }
         Ok(Self::opened(path, fingerprint, false, lock))
     }
@@ -229,10 +222,7 @@ impl RunFolder {
     pub fn resume(path: &Path, fingerprint: Fingerprint) -> Result<Self> {
         let lock = lock(path)?;
         let checkpoint = path.join(CHECKPOINT);
-        let bytes = std::fs::read(&checkpoint).map_err(|source| Error::Io {
-            path: checkpoint.display().to_string(),
-            source,
-        })?;
+        let bytes = std::fs::read(&checkpoint).map_err(Error::io(&checkpoint))?;
         let weights_error = |detail: String| Error::Weights {
             path: checkpoint.display().to_string(),
             detail,
@@ -295,11 +285,7 @@ fn run_files(dir: &Path) -> Vec<&'static str> {
 /// Creates `dir` if needed and takes its lock, writing the holder (process id and start time)
 /// into the lock file; a held lock is an error naming its holder.
 fn lock(dir: &Path) -> Result<File> {
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| Error::Io { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let path = dir.join(LOCK);
     let mut file = OpenOptions::new()
         .read(true)
@@ -307,7 +293,7 @@ fn lock(dir: &Path) -> Result<File> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(io(&path))?;
+        .map_err(Error::io(&path))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -319,7 +305,7 @@ fn lock(dir: &Path) -> Result<File> {
                 holder.trim()
             )));
         }
-        Err(TryLockError::Error(source)) => return Err(io(&path)(source)),
+        Err(TryLockError::Error(source)) => return Err(Error::io(&path)(source)),
     }
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -331,6 +317,6 @@ fn lock(dir: &Path) -> Result<File> {
     file.set_len(0)
         .and_then(|()| file.rewind())
         .and_then(|()| file.write_all(holder.as_bytes()))
-        .map_err(io(&path))?;
+        .map_err(Error::io(&path))?;
     Ok(file)
 }

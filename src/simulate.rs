@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::dna::reverse_complement;
-use crate::model::write_atomically;
+use crate::io::write_atomically;
 use crate::{Error, Result};
 
 /// A position weight matrix: per position the probabilities of A, C, G and T.
@@ -46,10 +46,7 @@ fn input_error(path: &Path, line: usize, detail: impl std::fmt::Display) -> Erro
 /// Reads matrices in the plain JASPAR format: `>ID<TAB>NAME`, then rows `A [ counts ]`, `C`,
 /// `G`, `T` of equal length.
 pub fn read_jaspar(path: &Path) -> Result<Vec<Motif>> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(Error::io(&path))?;
     let mut motifs = Vec::new();
     let mut current: Option<(Motif, Vec<Vec<f64>>, usize)> = None;
     let finish = |(mut motif, rows, line): (Motif, Vec<Vec<f64>>, usize)| -> Result<Motif> {
@@ -377,10 +374,7 @@ pub fn simulate(config: &SimulationConfig) -> Result<Simulation> {
 /// Writes `sequences.fa`, `labels.tsv` (header `id` then one column per motif name) and
 /// `embeddings.tsv` (`id motif start strand site`) into `dir`, each atomically.
 pub fn write_simulation(sim: &Simulation, motifs: &[Motif], dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(Error::io(&dir))?;
     let mut fasta = String::new();
     let mut labels = format!(
         "id\t{}\n",

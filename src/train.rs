@@ -22,8 +22,9 @@ use crate::backend::Backend;
 use crate::backend::shapes::hash_u32;
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data::Dataset;
+use crate::io::{read_json, write_atomically, write_json};
 use crate::metrics::task_metrics;
-use crate::model::{Model, read_json, write_atomically, write_json};
+use crate::model::Model;
 use crate::optim::{Adam, Optimizer, OptimizerState, Sgd};
 use crate::run_folder::{CHECKPOINT, FINGERPRINT_KEY, Fingerprint, RunFolder};
 use crate::{Error, Result};
@@ -252,10 +253,7 @@ fn load_checkpoint<B: Backend>(
     optimizer: &mut dyn Optimizer<B>,
 ) -> Result<(Model<B>, Progress)> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: origin.clone(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let model =
         Model::from_safetensors_with(backend, &bytes, &origin, Some(OPTIMIZER_PREFIX), None)?;
     let weights_error = |detail: String| Error::Weights {

@@ -6,7 +6,7 @@ use super::device::{BackendTask, Device, run_on};
 use crate::Result;
 use crate::backend::Backend;
 use crate::bench::{BenchOptions, BenchReport, run_bench};
-use crate::model::write_json;
+use crate::io::write_json;
 
 struct BenchJob {
     options: BenchOptions,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::data::Dataset;
-use crate::model::{Model, read_json, write_json};
+use crate::io::{read_json, write_json};
+use crate::model::Model;
 use crate::train::TaskScores;
 use crate::{Error, Result};
 

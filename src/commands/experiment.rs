@@ -15,16 +15,13 @@ use crate::experiment::{
     run_name,
 };
 use crate::explain::Method;
-use crate::model::{write_atomically, write_json};
+use crate::io::{write_atomically, write_json};
 use crate::train::read_summary;
 use crate::{Error, Result};
 
 /// Reads an experiment file, naming it in errors.
 pub fn read_experiment(path: &Path) -> Result<ExperimentConfig> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(Error::io(&path))?;
     ExperimentConfig::from_toml_str(&text).map_err(|e| match e {
         Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),
         other => other,
@@ -241,10 +238,7 @@ pub fn gather(config: &Path, out: &Path, device: Device) -> Result<Vec<RunResult
 
 fn report_on(config: &Path, out: &Path, source: Source, device: Device) -> Result<Vec<RunResult>> {
     let experiment = Experiment::read(config)?;
-    std::fs::create_dir_all(out).map_err(|source| Error::Io {
-        path: out.display().to_string(),
-        source,
-    })?;
+    std::fs::create_dir_all(out).map_err(Error::io(&out))?;
     run_on(
         device,
         ExperimentJob {

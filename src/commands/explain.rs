@@ -6,7 +6,8 @@ use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::data::fasta::{Record, read_fasta};
 use crate::explain::{Method, scores};
-use crate::model::{Model, write_atomically};
+use crate::io::write_atomically;
+use crate::model::Model;
 use crate::{Error, Result};
 
 /// Sequences scored per batch.

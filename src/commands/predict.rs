@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::data::fasta::{Record, read_fasta};
-use crate::model::{Model, write_atomically};
+use crate::io::write_atomically;
+use crate::model::Model;
 use crate::{Error, Result};
 
 /// The weights file a `--model` argument names: the file itself, or `model.safetensors` in

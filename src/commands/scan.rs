@@ -12,7 +12,8 @@ use super::predict::weights_path;
 use crate::backend::Backend;
 use crate::data::bed::{Genome, fai_path, read_regions, write_fai};
 use crate::data::tiling::{Span, reported_interval, sorted_regions, whole_genome, window_starts};
-use crate::model::{AtomicFile, Model};
+use crate::io::AtomicFile;
+use crate::model::Model;
 use crate::{Error, Result, dna};
 
 /// What `sepfc scan` does.

@@ -6,7 +6,8 @@ use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::config::{Config, DataConfig, OptimizerKind};
 use crate::data::{Dataset, Splits, load_splits};
-use crate::model::{Model, write_atomically};
+use crate::io::write_atomically;
+use crate::model::Model;
 use crate::run_folder::{Fingerprint, RunFolder};
 use crate::train::{TrainOptions, TrainReport, train};
 use crate::{Error, Result};
@@ -51,10 +52,7 @@ pub struct TrainArgs {
 
 /// Reads and parses a config file, naming it in errors.
 pub fn read_config(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(Error::io(&path))?;
     Config::from_toml_str(&text).map_err(|e| match e {
         Error::Config(message) => Error::Config(format!("{}: {message}", path.display())),
         other => other,

@@ -5,15 +5,12 @@
 
 use std::path::Path;
 
-use crate::model::write_atomically;
+use crate::io::write_atomically;
 use crate::{Error, Result};
 
 /// `path` made absolute, as text. Braces are refused: Snakemake reads them as wildcards.
 pub fn absolute(path: &Path) -> Result<String> {
-    let absolute = std::path::absolute(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let absolute = std::path::absolute(path).map_err(Error::io(&path))?;
     let text = absolute.display().to_string();
     if text.contains(['{', '}']) {
         return Err(Error::Config(format!(
@@ -60,10 +57,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
         return Ok(());
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-            path: parent.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(parent).map_err(Error::io(&parent))?;
     }
     write_atomically(path, bytes)
 }

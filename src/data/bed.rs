@@ -450,13 +450,9 @@ impl Genome {
     /// file), and an index line that is malformed or repeats a name (naming the line).
     pub fn open(fasta: &Path) -> Result<Genome> {
         let shown = fasta.display().to_string();
-        let io_error = |path: &Path, source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let file = File::open(fasta).map_err(|e| io_error(fasta, e))?;
+        let file = File::open(fasta).map_err(Error::io(fasta))?;
         let mut head = BufReader::new(&file);
-        if is_gzip(&mut head).map_err(|e| io_error(fasta, e))? {
+        if is_gzip(&mut head).map_err(Error::io(fasta))? {
             return Err(input_error(
                 &shown,
                 None,
@@ -650,13 +646,9 @@ impl Genome {
 /// or are followed by more sequence after a blank line, and whitespace inside a sequence line.
 pub fn write_fai(fasta: &Path) -> Result<()> {
     let shown = fasta.display().to_string();
-    let io_error = |path: &Path, source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let file = File::open(fasta).map_err(|e| io_error(fasta, e))?;
+    let file = File::open(fasta).map_err(Error::io(fasta))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    if is_gzip(&mut reader).map_err(|e| io_error(fasta, e))? {
+    if is_gzip(&mut reader).map_err(Error::io(fasta))? {
         return Err(input_error(
             &shown,
             None,
@@ -780,7 +772,7 @@ pub fn write_fai(fasta: &Path) -> Result<()> {
         ));
     }
     // through a temporary file and a rename: a full disk leaves no empty or partial index
-    let mut out = crate::model::AtomicFile::create(&fai_path(fasta))?;
+    let mut out = crate::io::AtomicFile::create(&fai_path(fasta))?;
     for e in &entries {
         writeln!(
             out,

@@ -170,11 +170,7 @@ pub(crate) fn input_error(path: &str, line: Option<usize>, detail: impl Into<Str
 
 /// Opens a file for reading, decompressing it when it starts with the gzip magic bytes.
 pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
-    let io_error = |source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let file = File::open(path).map_err(io_error)?;
+    let file = File::open(path).map_err(Error::io(path))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(input_error(
             &path.display().to_string(),
@@ -183,7 +179,7 @@ pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
         ));
     }
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let gzip = is_gzip(&mut reader).map_err(io_error)?;
+    let gzip = is_gzip(&mut reader).map_err(Error::io(path))?;
     if gzip {
         Ok(Box::new(BufReader::with_capacity(
             1 << 16,

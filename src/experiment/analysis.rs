@@ -13,8 +13,9 @@ use super::{Draw, ModelKind, RunResult, is_degenerate, run_dir, run_name};
 use crate::backend::Backend;
 use crate::data::Dataset;
 use crate::explain::Method;
+use crate::io::read_json;
 use crate::layers::Layer;
-use crate::model::{Model, read_json};
+use crate::model::Model;
 use crate::train::{EpochRecord, model_path};
 use crate::{Error, Result};
 
@@ -135,10 +136,7 @@ pub fn analyse<B: Backend>(
     method: Method,
 ) -> Result<Analysis> {
     let dir = out.join("figures");
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
     let mut analysis = Analysis {
         draws,
         ..Analysis::default()

@@ -74,10 +74,7 @@ fn render(
         draw(&root).map_err(fail)?;
         root.present().map_err(|e| fail(e.to_string()))?;
     }
-    std::fs::rename(&tmp, path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::rename(&tmp, path).map_err(Error::io(&path))
 }
 
 /// Turns a plotters error into the string [`render`] reports.

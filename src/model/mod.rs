@@ -51,9 +51,7 @@ use crate::{Error, Result};
 
 pub use architecture::{INPUT_CHANNELS, resolve};
 pub use twin::{TwinReport, dense_twin};
-pub use weights::{
-    AtomicFile, CONFIG_KEY, INPUT_LENGTH_KEY, TASKS_KEY, read_json, write_atomically, write_json,
-};
+pub use weights::{CONFIG_KEY, INPUT_LENGTH_KEY, TASKS_KEY};
 
 /// A model's forward pass recorded on a tape.
 #[derive(Debug, Clone)]

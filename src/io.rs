@@ -1,0 +1,109 @@
+//! Files as sepfc writes and reads them: every output through a temporary file and a rename
+//! ([`AtomicFile`], [`write_atomically`], [`write_json`]), so that a reader or an interrupted
+//! run never sees a half-written file; JSON read back with errors naming the file.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so that readers
+/// and interrupted runs never see a half-written file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes).map_err(|e| file.error(e))?;
+    file.commit()
+}
+
+/// Reads the JSON file at `path` as a `T`; `what` names what it should hold in the error of a
+/// file that does not parse (e.g. "a run's metrics").
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(&path))?;
+    serde_json::from_str(&text).map_err(|e| Error::Input {
+        path: path.display().to_string(),
+        line: Some(e.line()),
+        detail: format!("not {what}: {e}"),
+    })
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically (see [`write_atomically`]).
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::invalid("write_json", format!("{}: {e}", path.display())))?;
+    write_atomically(path, text.as_bytes())
+}
+
+/// A file written through a temporary file beside its path (buffered) and renamed into place
+/// by [`AtomicFile::commit`]; dropped without a commit, it removes the temporary file and
+/// leaves `path` as it was.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    temp: std::path::PathBuf,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+        let file = std::fs::File::create(&temp).map_err(Error::io(&path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            writer: Some(std::io::BufWriter::new(file)),
+        })
+    }
+
+    /// An I/O error on this file, naming its final path.
+    pub fn error(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        let writer = self
+            .writer
+            .take()
+            .expect("an uncommitted file has its writer");
+        let done = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&self.temp, &self.path));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        done.map_err(|e| self.error(e))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer
+            .as_mut()
+            .expect("an uncommitted file has its writer")
+            .write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer
+            .as_mut()
+            .expect("an uncommitted file has its writer")
+            .flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
