@@ -31,16 +31,18 @@ use crate::{Error, Result};
 
 /// The lock file inside a run folder; it stays there, only its OS lock comes and goes.
 pub const LOCK: &str = ".sepfc.lock";
-/// The files a run writes; a folder holding any of them holds a run.
-pub const RUN_FILES: [&str; 5] = [
-    "config.toml",
-    "model.safetensors",
-    "checkpoint.safetensors",
-    "metrics.json",
-    "training.json",
-];
+/// The config as run: flags applied, data paths absolute.
+pub const CONFIG: &str = "config.toml";
+/// The kept weights.
+pub const MODEL: &str = "model.safetensors";
 /// The checkpoint, whose metadata holds the run's fingerprint.
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// One entry per epoch.
+pub const METRICS: &str = "metrics.json";
+/// Written last, by a finished run only.
+pub const SUMMARY: &str = "training.json";
+/// The files a run writes; a folder holding any of them holds a run.
+pub const RUN_FILES: [&str; 5] = [CONFIG, MODEL, CHECKPOINT, METRICS, SUMMARY];
 /// Metadata key of the fingerprint in the checkpoint.
 pub const FINGERPRINT_KEY: &str = "fingerprint";
 
@@ -77,7 +79,10 @@ impl FileStamp {
         let mut buffer = vec![0u8; 1 << 20];
         let mut bytes = 0u64;
         loop {
-            let n = file.read(&mut buffer).map_err(Error::io(path))?;
+            let n = match file.read(&mut buffer) {
+                Ok(n) => n,
+                Err(e) => return Err(Error::io(path)(e)),
+            };
             if n == 0 {
                 break;
             }

@@ -26,7 +26,9 @@ use crate::io::{read_json, write_atomically, write_json};
 use crate::metrics::task_metrics;
 use crate::model::Model;
 use crate::optim::{Adam, Optimizer, OptimizerState, Sgd};
-use crate::run_folder::{CHECKPOINT, FINGERPRINT_KEY, Fingerprint, RunFolder};
+use crate::run_folder::{
+    CHECKPOINT, FINGERPRINT_KEY, Fingerprint, METRICS, MODEL, RunFolder, SUMMARY,
+};
 use crate::{Error, Result};
 
 /// Validation scores of one task.
@@ -100,9 +102,6 @@ pub struct TrainOptions {
     pub progress: bool,
 }
 
-const MODEL: &str = "model.safetensors";
-const METRICS: &str = "metrics.json";
-const SUMMARY: &str = "training.json";
 const OPTIMIZER_PREFIX: &str = "optimizer.";
 
 /// The file names inside the output folder.

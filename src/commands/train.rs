@@ -177,7 +177,7 @@ impl BackendTask for TrainJob {
             RunFolder::create(out, fingerprint)?
         };
         write_atomically(
-            &out.join("config.toml"),
+            &out.join(crate::run_folder::CONFIG),
             self.config.to_toml_string()?.as_bytes(),
         )?;
         crate::say!(

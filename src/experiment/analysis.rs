@@ -65,8 +65,10 @@ fn load<B: Backend>(backend: &B, out: &Path, r: &RunResult) -> Result<Model<B>> 
 }
 
 fn history(out: &Path, r: &RunResult) -> Result<History> {
-    let epochs: Vec<EpochRecord> =
-        read_json(&folder(out, r).join("metrics.json"), "a run's metrics")?;
+    let epochs: Vec<EpochRecord> = read_json(
+        &folder(out, r).join(crate::run_folder::METRICS),
+        "a run's metrics",
+    )?;
     Ok(History {
         kind: r.kind,
         epochs,
