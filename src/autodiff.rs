@@ -125,6 +125,13 @@ impl<'b, B: Backend> Tape<'b, B> {
         let (xt, wt) = (self.val(x), self.val(w));
         let y = self.backend.conv1d(&xt, &wt, self.value(b), spec)?;
         Ok(self.record(y, &[x, w, b], move |be, dy, want| {
+            if !(want[1] || want[2]) {
+                return Ok(vec![
+                    Some(be.conv1d_input_grad(&xt, &wt, dy, spec)?),
+                    None,
+                    None,
+                ]);
+            }
             let g = be.conv1d_backward(&xt, &wt, dy, spec, want[0])?;
             Ok(vec![g.dx, Some(g.dw), Some(g.db)])
         }))
@@ -136,6 +143,10 @@ impl<'b, B: Backend> Tape<'b, B> {
         let y = self.backend.conv1d_relu(&xt, &wt, self.value(b), spec)?;
         let yt = y.clone();
         Ok(self.record(y, &[x, w, b], move |be, dy, want| {
+            if !(want[1] || want[2]) {
+                let dx = be.conv1d_relu_input_grad(&xt, &wt, &yt, dy, spec)?;
+                return Ok(vec![Some(dx), None, None]);
+            }
             let g = be.conv1d_relu_backward(&xt, &wt, &yt, dy, spec, want[0])?;
             Ok(vec![g.dx, Some(g.dw), Some(g.db)])
         }))

@@ -21,8 +21,9 @@ use serde::Serialize;
 use crate::Result;
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::data::Batch;
 use crate::model::{INPUT_CHANNELS, Model};
-use crate::optim::Adam;
+use crate::training::{BatchSource, Control, Observer, StepEvent, Trainer};
 
 /// One of the two fixed benchmark models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +196,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Random one-hot `(batch, 4, length)` input and random 0/1 labels `(batch, tasks)`.
-fn random_batch(options: &BenchOptions) -> (Vec<f32>, Vec<f32>) {
+fn random_batch(options: &BenchOptions) -> Batch {
     let (n, length, tasks) = (
         options.batch,
         options.model.input_length(),
@@ -209,10 +210,74 @@ fn random_batch(options: &BenchOptions) -> (Vec<f32>, Vec<f32>) {
             x[(i * INPUT_CHANNELS + c) * length + l] = 1.0;
         }
     }
-    let y = (0..n * tasks)
+    let targets = (0..n * tasks)
         .map(|_| f32::from(u8::from(rng.random_bool(0.5))))
         .collect();
-    (x, y)
+    Batch {
+        x,
+        targets,
+        mask: vec![1.0; n * tasks],
+        n,
+    }
+}
+
+/// One batch, the same every epoch: an epoch is one step.
+struct SameBatch {
+    batch: Batch,
+    length: usize,
+    tasks: Vec<String>,
+}
+
+impl BatchSource for SameBatch {
+    fn len(&self) -> usize {
+        self.batch.n
+    }
+
+    fn length(&self) -> usize {
+        self.length
+    }
+
+    fn tasks(&self) -> &[String] {
+        &self.tasks
+    }
+
+    fn batch(&self, _indices: &[usize]) -> Result<Batch> {
+        Ok(self.batch.clone())
+    }
+}
+
+/// Counts the warm-up steps, then times steps until both `min_steps` and `seconds` are
+/// reached, reading the clock after a step whose loss it has downloaded (which waits for the
+/// device).
+struct StepTimer<'o> {
+    options: &'o BenchOptions,
+    warm: usize,
+    started: Option<Instant>,
+    timed: usize,
+    seconds: f64,
+}
+
+impl<B: Backend> Observer<B> for StepTimer<'_> {
+    fn step(&mut self, event: &StepEvent<'_, B>) -> Result<Control> {
+        if self.warm < self.options.warmup {
+            self.warm += 1;
+            if self.warm == self.options.warmup {
+                event.backend.download(event.loss)?;
+                self.started = Some(Instant::now());
+            }
+            return Ok(Control::Continue);
+        }
+        let started = *self.started.get_or_insert_with(Instant::now);
+        self.timed += 1;
+        if self.timed >= self.options.min_steps.max(1) {
+            event.backend.download(event.loss)?;
+            self.seconds = started.elapsed().as_secs_f64();
+            if self.seconds >= self.options.seconds {
+                return Ok(Control::Stop);
+            }
+        }
+        Ok(Control::Continue)
+    }
 }
 
 /// Runs `step` for the warm-up, then until both `min_steps` and `seconds` are reached;
@@ -241,25 +306,31 @@ fn time_steps(
 }
 
 /// Times training and inference of `options.model` on `backend`.
-pub fn run_bench<B: Backend>(backend: &B, options: &BenchOptions) -> Result<BenchReport> {
+pub fn run_bench<B: Backend + 'static>(backend: &B, options: &BenchOptions) -> Result<BenchReport> {
     let model_kind = options.model;
     let (length, tasks, n) = (model_kind.input_length(), model_kind.tasks(), options.batch);
     let mut model = Model::new(backend, model_kind.config()?, length, options.seed)?;
-    let mut adam = Adam::new(1e-3);
-    let (x, y) = random_batch(options);
-    let x = backend.upload(&x, &[n, INPUT_CHANNELS, length])?;
-    let targets = backend.upload(&y, &[n, tasks])?;
-    let mask = backend.full(&[n, tasks], 1.0)?;
-
-    let mut seed = 0u32;
-    let (train_steps, train_seconds) = time_steps(options, |sync| {
-        seed = seed.wrapping_add(1);
-        let loss = model.train_step(backend, &mut adam, &x, &targets, &mask, seed)?;
-        if sync {
-            backend.download(&loss)?;
-        }
-        Ok(())
-    })?;
+    let source = SameBatch {
+        batch: random_batch(options),
+        length,
+        tasks: (0..tasks).map(|t| format!("task{t}")).collect(),
+    };
+    let mut timer = StepTimer {
+        options,
+        warm: 0,
+        started: None,
+        timed: 0,
+        seconds: 0.0,
+    };
+    Trainer::new()
+        .lr(1e-3)
+        .batch_size(n)
+        .epochs(usize::MAX) // the timer stops it
+        .shuffle(false)
+        .seed(options.seed)
+        .fit(backend, &mut model, &source, None, &mut [&mut timer])?;
+    let (train_steps, train_seconds) = (timer.timed, timer.seconds);
+    let x = backend.upload(&source.batch.x, &[n, INPUT_CHANNELS, length])?;
     let (inference_steps, inference_seconds) = time_steps(options, |sync| {
         let logits = model.logits(backend, &x)?;
         if sync {

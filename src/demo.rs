@@ -4,18 +4,17 @@
 //! The model ([`MODEL`]): `revcomp_conv1d(8, k=9, relu) -> maxpool1d(4) ->
 //! separable_fc(4, symmetric, relu) -> dense(1)`, trained with Adam on binary cross-entropy.
 
-use std::time::Instant;
-
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::Result;
 use crate::backend::{Backend, Tensor};
 use crate::config::Config;
-use crate::dna::{one_hot_into, reverse_complement};
+use crate::data::Dataset;
+use crate::dna::reverse_complement;
 use crate::metrics::{auprc, auroc};
 use crate::model::Model;
-use crate::optim::Adam;
+use crate::training::{Lines, Trainer};
 
 /// Sizes and schedule of the demo.
 #[derive(Debug, Clone)]
@@ -76,10 +75,10 @@ pub fn sparkline(values: &[f32]) -> String {
 /// The motif planted in positive sequences (a GATA site), in either orientation.
 const MOTIF: &[u8] = b"AGATAAGG";
 
-/// `n` random sequences, half with the motif planted on a random strand near the centre,
-/// one-hot encoded as `(n, 4, length)`, with their labels.
-fn simulate(rng: &mut StdRng, n: usize, length: usize) -> (Vec<f32>, Vec<bool>) {
-    let mut x = Vec::with_capacity(n * 4 * length);
+/// `n` random sequences (ids `{prefix}{i}`), half with the motif planted on a random strand
+/// near the centre, labelled 1, the others 0, as one task `motif`.
+fn simulate(rng: &mut StdRng, n: usize, length: usize, prefix: &str) -> Result<Dataset> {
+    let mut sequences = Vec::with_capacity(n);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
         let mut seq: Vec<u8> = (0..length)
@@ -98,10 +97,11 @@ fn simulate(rng: &mut StdRng, n: usize, length: usize) -> (Vec<f32>, Vec<bool>) 
             let start = (centre + spread).clamp(0, (length - site.len()) as i64) as usize;
             seq[start..start + site.len()].copy_from_slice(&site);
         }
-        one_hot_into(&seq, &mut x);
-        labels.push(positive);
+        sequences.push(seq);
+        labels.push(if positive { 1.0 } else { 0.0 });
     }
-    (x, labels)
+    let ids = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    Dataset::new(ids, sequences, vec!["motif".into()], labels)
 }
 
 /// The demo model, in the config format of docs/contract.md.
@@ -128,56 +128,32 @@ units = 1
 "#;
 
 /// Runs the demo on `backend`, calling `progress` with a line after each epoch.
-pub fn run<B: Backend>(
+pub fn run<B: Backend + 'static>(
     backend: &B,
     config: &DemoConfig,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str),
 ) -> Result<DemoReport> {
     let mut rng = StdRng::seed_from_u64(config.seed);
-    let (train_x, train_y) = simulate(&mut rng, config.train, config.length);
-    let (test_x, test_y) = simulate(&mut rng, config.test, config.length);
+    let train = simulate(&mut rng, config.train, config.length, "train")?;
+    let test = simulate(&mut rng, config.test, config.length, "test")?;
     let model_config = Config::from_toml_str(MODEL)?;
     let mut model = Model::new(backend, model_config, config.length, config.seed)?;
-    let mut adam = Adam::new(0.01);
-    let per_seq = 4 * config.length;
-    let mut order: Vec<usize> = (0..config.train).collect();
-    let mut epoch_losses = Vec::new();
-    let mut step = 0u32;
-    for epoch in 1..=config.epochs {
-        let started = Instant::now();
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.random_range(0..=i));
-        }
-        let mut loss_sum = 0.0;
-        let mut batches = 0;
-        for chunk in order.chunks(config.batch) {
-            let mut xb = Vec::with_capacity(chunk.len() * per_seq);
-            let mut yb = Vec::with_capacity(chunk.len());
-            for &i in chunk {
-                xb.extend_from_slice(&train_x[i * per_seq..(i + 1) * per_seq]);
-                yb.push(if train_y[i] { 1.0 } else { 0.0 });
-            }
-            let n = chunk.len();
-            let x = backend.upload(&xb, &[n, 4, config.length])?;
-            let targets = backend.upload(&yb, &[n, 1])?;
-            let mask = backend.full(&[n, 1], 1.0)?;
-            let loss = model.train_step(backend, &mut adam, &x, &targets, &mask, step)?;
-            loss_sum += backend.download(&loss)?[0];
-            batches += 1;
-            step += 1;
-        }
-        let mean_loss = loss_sum / batches as f32;
-        epoch_losses.push(mean_loss);
-        progress(&format!(
-            "epoch {epoch}/{}: train loss {mean_loss:.4} ({:.1} s)",
-            config.epochs,
-            started.elapsed().as_secs_f32()
-        ));
-    }
-    let x = backend.upload(&test_x, &[config.test, 4, config.length])?;
-    let scores = backend.download(&model.logits(backend, &x)?)?;
-    let test_auroc = auroc(&scores, &test_y).unwrap_or(0.5);
-    let test_auprc = auprc(&scores, &test_y).unwrap_or(0.0);
+    let report = Trainer::new()
+        .lr(0.01)
+        .epochs(config.epochs)
+        .batch_size(config.batch)
+        .seed(config.seed)
+        .fit(
+            backend,
+            &mut model,
+            &train,
+            None,
+            &mut [&mut Lines::new(progress)],
+        )?;
+    let scores = crate::inference::logits(backend, &model, &test.sequences, config.test.max(1))?;
+    let labels: Vec<bool> = test.targets.iter().map(|&y| y > 0.5).collect();
+    let test_auroc = auroc(&scores, &labels).unwrap_or(0.5);
+    let test_auprc = auprc(&scores, &labels).unwrap_or(0.0);
     let (_, pos) = model
         .parameters()
         .find(|(name, _)| *name == "layers.2.pos")
@@ -197,7 +173,7 @@ pub fn run<B: Backend>(
         })
         .collect();
     Ok(DemoReport {
-        epoch_losses,
+        epoch_losses: report.epochs.iter().map(|e| e.train_loss as f32).collect(),
         test_auroc,
         test_auprc,
         positional_weights,

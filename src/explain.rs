@@ -47,7 +47,6 @@ use std::str::FromStr;
 
 use crate::autodiff::Tape;
 use crate::backend::{Backend, Tensor};
-use crate::layers::Mode;
 use crate::model::{INPUT_CHANNELS, Model};
 use crate::{Error, Result};
 
@@ -160,20 +159,14 @@ pub fn grad_x_input<B: Backend>(
     let tasks = model.tasks();
     let mut tape = Tape::new(backend);
     let xvar = tape.param(x.clone());
-    let recorded = model.record(
-        &mut tape,
-        xvar,
-        Mode {
-            training: false,
-            seed: 0,
-        },
-    )?;
+    // the weights as constants: the backward pass computes the input gradient only
+    let logits = model.record_frozen(&mut tape, xvar)?;
     // logit[:, task] as (N, 1): a dense op with the one-hot row of `task` and a zero bias.
     let mut row = vec![0.0; tasks];
     row[task] = 1.0;
     let select = tape.input(backend.upload(&row, &[1, tasks])?);
     let zero = tape.input(backend.full(&[1], 0.0)?);
-    let selected = tape.dense(recorded.logits, select, zero)?;
+    let selected = tape.dense(logits, select, zero)?;
     // The backward pass seeds `selected` with ones, i.e. differentiates the sum over the batch
     // of logit[n, task]; each sequence's input gradient is that of its own logit.
     let grads = tape.backward(selected)?;

@@ -24,6 +24,8 @@ pub mod dna;
 mod error;
 pub mod experiment;
 pub mod explain;
+pub mod graph;
+pub mod inference;
 pub mod io;
 pub mod layers;
 pub mod metrics;
@@ -34,6 +36,6 @@ pub mod recovery;
 pub mod run_folder;
 pub mod simulate;
 pub mod stats;
-pub mod train;
+pub mod training;
 
 pub use error::{Error, Result};

@@ -206,7 +206,7 @@ fn a_cpu_run_repeats_bit_for_bit_and_resumes_where_it_stopped() {
         "cpu",
     ]);
     assert!(resumed.contains("resuming after epoch 2"), "{resumed}");
-    let summary = |run: &Path| sepfc::train::read_summary(run).unwrap();
+    let summary = |run: &Path| sepfc::training::read_summary(run).unwrap();
     assert_eq!(
         summary(&c).epochs,
         3,

@@ -226,7 +226,7 @@ fn an_experiment_runs_every_plan_entry_once_and_reruns_only_what_is_missing() {
 #[test]
 fn the_report_compares_paired_runs_and_flags_degenerate_baselines() {
     use sepfc::experiment::{RunResult, report};
-    use sepfc::train::TaskScores;
+    use sepfc::training::TaskScores;
     let run = |draw: usize, seed: u64, kind: ModelKind, auroc: f64, units: usize| RunResult {
         draw,
         seed,

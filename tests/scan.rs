@@ -100,7 +100,7 @@ fn expected(
             seq[start as usize..start as usize + LENGTH].to_vec()
         })
         .collect();
-    let logits = sepfc::train::logits(&Cpu, model, &seqs, 5).unwrap();
+    let logits = sepfc::inference::logits(&Cpu, model, &seqs, 5).unwrap();
     windows
         .iter()
         .zip(logits.chunks(2))

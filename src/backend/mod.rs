@@ -153,6 +153,19 @@ pub trait Backend {
         self.relu(&self.conv1d(x, w, b, spec)?)
     }
 
+    /// [`Backend::conv1d_relu`] followed by [`Backend::maxpool1d`], for inference: `(N, F,
+    /// L_pool)`. The CPU backend never writes the unpooled activation.
+    fn conv1d_relu_maxpool(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: &Self::Tensor,
+        spec: Conv1dSpec,
+        pool: PoolSpec,
+    ) -> Result<Self::Tensor> {
+        self.maxpool1d(&self.conv1d_relu(x, w, b, spec)?, pool)
+    }
+
     /// Gradients of [`Backend::conv1d_relu`] given its output `y` and `dy`, both
     /// `(N, F, L_out)`: [`Backend::relu_backward`] on `y`, then [`Backend::conv1d_backward`],
     /// fused into one pass where the backend can.
@@ -178,6 +191,34 @@ pub trait Backend {
         spec: Conv1dSpec,
         need_dx: bool,
     ) -> Result<Conv1dGrads<Self::Tensor>>;
+
+    /// The input gradient of [`Backend::conv1d`] alone, `(N, C, L)`, for gradients with
+    /// respect to the input (importance scores) that need no weight gradient. The CPU
+    /// backend skips the weight and bias gradients; the default computes and drops them.
+    fn conv1d_input_grad(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        dy: &Self::Tensor,
+        spec: Conv1dSpec,
+    ) -> Result<Self::Tensor> {
+        let g = self.conv1d_backward(x, w, dy, spec, true)?;
+        Ok(g.dx.expect("need_dx was set"))
+    }
+
+    /// The input gradient of [`Backend::conv1d_relu`] alone, given its output `y` and `dy`:
+    /// [`Backend::relu_backward`] on `y`, then [`Backend::conv1d_input_grad`].
+    fn conv1d_relu_input_grad(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        spec: Conv1dSpec,
+    ) -> Result<Self::Tensor> {
+        let g = self.conv1d_relu_backward(x, w, y, dy, spec, true)?;
+        Ok(g.dx.expect("need_dx was set"))
+    }
 
     /// Reverse-complement weight sharing: `(F, C, K)` -> `(2F, C, K)`, where row `F + j` is row
     /// `F - 1 - j` flipped along channels and width. A bias `(F)` is expanded as `(F, 1, 1)`.

@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::data::Dataset;
 use crate::io::{read_json, write_json};
 use crate::model::Model;
-use crate::train::TaskScores;
+use crate::training::TaskScores;
 use crate::{Error, Result};
 
 /// The sequences to evaluate on.
@@ -82,7 +82,7 @@ impl BackendTask for EvaluateJob {
                     self.model.display()
                 )),
             })?;
-        let tasks = crate::train::evaluate(backend, &model, &data, 256)?.1;
+        let tasks = crate::inference::evaluate(backend, &model, &data, 256)?;
         Ok(Evaluation {
             sequences: data.len(),
             parameters: model.parameter_count(),

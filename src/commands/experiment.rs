@@ -16,7 +16,7 @@ use crate::experiment::{
 };
 use crate::explain::Method;
 use crate::io::{write_atomically, write_json};
-use crate::train::read_summary;
+use crate::training::read_summary;
 use crate::{Error, Result};
 
 /// Reads an experiment file, naming it in errors.

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 /// a training output folder.
 pub fn weights_path(model: &Path) -> PathBuf {
     if model.is_dir() {
-        crate::train::model_path(model)
+        crate::training::model_path(model)
     } else {
         model.to_path_buf()
     }
@@ -48,12 +48,12 @@ impl BackendTask for PredictJob {
         let model = Model::load_for_length(backend, &self.model, length)?;
         check_lengths(&self.records, model.input_length(), &self.fasta)?;
         let seqs: Vec<Vec<u8>> = self.records.iter().map(|r| r.seq.clone()).collect();
-        let logits = crate::train::logits(backend, &model, &seqs, self.batch_size)?;
+        let probabilities = crate::inference::predict(backend, &model, &seqs, self.batch_size)?;
         let mut text = format!("id\t{}\n", model.task_names().join("\t"));
-        for (record, row) in self.records.iter().zip(logits.chunks(model.tasks())) {
+        for (record, row) in self.records.iter().zip(probabilities.chunks(model.tasks())) {
             text += &record.id;
-            for z in row {
-                text += &format!("\t{:.6}", crate::train::sigmoid(*z));
+            for p in row {
+                text += &format!("\t{p:.6}");
             }
             text.push('\n');
         }

@@ -127,11 +127,10 @@ impl BackendTask for ScanJob {
                 if seqs.is_empty() {
                     continue;
                 }
-                let logits = crate::train::logits(backend, &model, &seqs, batch)?;
-                for (&start, row) in kept.iter().zip(logits.chunks(tasks.len())) {
+                let probabilities = crate::inference::predict(backend, &model, &seqs, batch)?;
+                for (&start, row) in kept.iter().zip(probabilities.chunks(tasks.len())) {
                     let (a, b) = reported_interval(start, w, stride);
-                    for (file, &z) in files.iter_mut().zip(row) {
-                        let p = crate::train::sigmoid(z);
+                    for (file, &p) in files.iter_mut().zip(row) {
                         writeln!(file, "{}\t{a}\t{b}\t{p:.6}", span.chrom)
                             .map_err(|e| file.error(e))?;
                     }

@@ -9,7 +9,7 @@ use crate::data::{Dataset, Splits, load_splits};
 use crate::io::write_atomically;
 use crate::model::Model;
 use crate::run_folder::{Fingerprint, RunFolder};
-use crate::train::{TrainOptions, TrainReport, train};
+use crate::training::{TrainReport, train};
 use crate::{Error, Result};
 
 /// Command-line values that override the config's `[train]` section.
@@ -191,26 +191,23 @@ impl BackendTask for TrainJob {
                 .map_or(String::new(), |v| format!(", validating on {}", v.len())),
             model.parameter_count()
         );
-        let options = TrainOptions {
-            schedule: self.config.train.clone(),
-            progress: true,
-        };
         let report = train(
             backend,
             &mut model,
             &self.train,
             self.valid.as_ref(),
             &folder,
-            &options,
+            &self.config.train,
+            true,
             |line| crate::say!("{line}"),
         )?;
         crate::say!(
             "kept the weights of epoch {} in {}",
             report.best_epoch,
-            crate::train::model_path(out).display()
+            crate::training::model_path(out).display()
         );
         if let Some(test) = &self.test {
-            let (_, scores) = crate::train::evaluate(backend, &model, test, 256)?;
+            let scores = crate::inference::evaluate(backend, &model, test, 256)?;
             for s in scores {
                 let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
                 crate::say!(

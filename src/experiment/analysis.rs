@@ -16,7 +16,7 @@ use crate::explain::Method;
 use crate::io::read_json;
 use crate::layers::Layer;
 use crate::model::Model;
-use crate::train::{EpochRecord, model_path};
+use crate::training::{EpochRecord, model_path};
 use crate::{Error, Result};
 
 /// Sequences shown in the importance figure.

@@ -14,7 +14,7 @@ use plotters::style::{FontStyle, register_font};
 
 use super::{ModelKind, RunResult};
 use crate::recovery::Site;
-use crate::train::EpochRecord;
+use crate::training::EpochRecord;
 use crate::{Error, Result};
 
 /// The model kinds in the order figures show them.

@@ -11,10 +11,11 @@ use super::{ExperimentConfig, ModelKind, plan};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::data::Dataset;
+use crate::inference::evaluate;
 use crate::io::write_json;
 use crate::model::Model;
 use crate::run_folder::{Fingerprint, RunFolder};
-use crate::train::{TaskScores, TrainOptions, evaluate, train};
+use crate::training::{TaskScores, train};
 use crate::{Error, Result};
 
 /// What one run of an experiment measured.
@@ -99,10 +100,6 @@ pub fn run_experiment<B: Backend + 'static>(
             run.config.train.seed,
         )?;
         model.set_task_names(splits.train.tasks.clone())?;
-        let options = TrainOptions {
-            schedule: run.config.train.clone(),
-            progress: false,
-        };
         // the run is not in the results, so whatever its folder holds is an unfinished try
         let fingerprint = Fingerprint::of(&run.config, splits.train.length, &[])?;
         let folder = RunFolder::replace(&run_dir(out, &name), fingerprint)?;
@@ -112,10 +109,11 @@ pub fn run_experiment<B: Backend + 'static>(
             &splits.train,
             splits.valid.as_ref(),
             &folder,
-            &options,
+            &run.config.train,
+            false,
             |_| {},
         )?;
-        let (_, test) = evaluate(backend, &model, &splits.test, 256)?;
+        let test = evaluate(backend, &model, &splits.test, 256)?;
         let result = RunResult {
             draw: run.draw.index,
             seed: run.seed,

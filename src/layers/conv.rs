@@ -2,9 +2,9 @@
 
 use super::{Init, ParamSpec, Shape, activate, glorot};
 use crate::Result;
-use crate::autodiff::{Tape, Var};
-use crate::backend::{Backend, Conv1dSpec};
+use crate::backend::{Backend, Conv1dSpec, PoolSpec};
 use crate::config::{Activation, ConvConfig, Padding};
+use crate::graph::Graph;
 
 /// A resolved convolution. With `reverse_complement`, filter `F + j` is filter `F - 1 - j`
 /// flipped along channels and width, and the layer outputs `2F` channels.
@@ -95,23 +95,34 @@ impl ConvLayer {
         ]
     }
 
-    pub(super) fn forward<B: Backend>(
+    /// The convolution and its activation on `x`, followed by the max pooling `pool` when
+    /// given (as one op after a relu: [`Graph::conv1d_relu_maxpool`]). `params` are the
+    /// layer's weight and bias.
+    pub fn forward<B: Backend, G: Graph<B>>(
         &self,
-        tape: &mut Tape<'_, B>,
-        x: Var,
-        params: &[Var],
-    ) -> Result<Var> {
-        let (mut w, mut b) = (params[0], params[1]);
+        g: &mut G,
+        x: G::Value,
+        params: &[G::Value],
+        pool: Option<PoolSpec>,
+    ) -> Result<G::Value> {
+        let (mut w, mut b) = (params[0].clone(), params[1].clone());
         if self.reverse_complement {
-            w = tape.rc_expand(w)?;
-            b = tape.rc_expand(b)?;
+            w = g.rc_expand(w)?;
+            b = g.rc_expand(b)?;
         }
-        match self.activation {
-            Activation::Relu => tape.conv1d_relu(x, w, b, self.spec),
-            other => {
-                let y = tape.conv1d(x, w, b, self.spec)?;
-                activate(tape, y, other)
+        let y = match (self.activation, pool) {
+            (Activation::Relu, Some(pool)) => {
+                return g.conv1d_relu_maxpool(x, w, b, self.spec, pool);
             }
+            (Activation::Relu, None) => g.conv1d_relu(x, w, b, self.spec)?,
+            (other, _) => {
+                let y = g.conv1d(x, w, b, self.spec)?;
+                activate(g, y, other)?
+            }
+        };
+        match pool {
+            Some(pool) => g.maxpool1d(y, pool),
+            None => Ok(y),
         }
     }
 }

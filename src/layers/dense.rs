@@ -2,9 +2,9 @@
 
 use super::{Init, ParamSpec, Shape, activate, glorot};
 use crate::Result;
-use crate::autodiff::{Tape, Var};
-use crate::backend::{Backend, Tensor};
+use crate::backend::Backend;
 use crate::config::{Activation, DenseConfig};
+use crate::graph::Graph;
 
 /// A resolved dense layer over the flattened input (index `c * L + l`).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,15 +51,15 @@ impl DenseLayer {
         ]
     }
 
-    pub(super) fn forward<B: Backend>(
+    pub(super) fn forward<B: Backend, G: Graph<B>>(
         &self,
-        tape: &mut Tape<'_, B>,
-        x: Var,
-        params: &[Var],
-    ) -> Result<Var> {
-        let batch = tape.value(x).shape()[0];
-        let flat = tape.reshape(x, &[batch, self.in_features])?;
-        let y = tape.dense(flat, params[0], params[1])?;
-        activate(tape, y, self.activation)
+        g: &mut G,
+        x: G::Value,
+        params: &[G::Value],
+    ) -> Result<G::Value> {
+        let batch = g.shape(&x)[0];
+        let flat = g.reshape(x, &[batch, self.in_features])?;
+        let y = g.dense(flat, params[0].clone(), params[1].clone())?;
+        activate(g, y, self.activation)
     }
 }

@@ -2,10 +2,10 @@
 
 use super::{Mode, Shape};
 use crate::Result;
-use crate::autodiff::{Tape, Var};
 use crate::backend::Backend;
 use crate::backend::shapes::hash_u32;
 use crate::config::DropoutConfig;
+use crate::graph::Graph;
 
 /// A resolved dropout; identity outside training.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,16 +35,16 @@ impl DropoutLayer {
         self.shape
     }
 
-    pub(super) fn forward<B: Backend>(
+    pub(super) fn forward<B: Backend, G: Graph<B>>(
         &self,
-        tape: &mut Tape<'_, B>,
-        x: Var,
+        g: &mut G,
+        x: G::Value,
         mode: Mode,
-    ) -> Result<Var> {
+    ) -> Result<G::Value> {
         if !mode.training || self.rate == 0.0 {
             return Ok(x);
         }
-        tape.dropout(
+        g.dropout(
             x,
             self.rate,
             hash_u32(mode.seed ^ hash_u32(self.index as u32)),

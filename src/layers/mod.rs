@@ -11,6 +11,7 @@ use crate::Result;
 use crate::autodiff::{Tape, Var};
 use crate::backend::Backend;
 use crate::config::Activation;
+use crate::graph::Graph;
 use crate::optim::Constraint;
 
 pub use conv::ConvLayer;
@@ -89,12 +90,24 @@ pub struct Mode {
     pub seed: u32,
 }
 
-/// Applies `activation` to `x` on the tape.
-pub(crate) fn activate<B: Backend>(tape: &mut Tape<'_, B>, x: Var, a: Activation) -> Result<Var> {
+impl Mode {
+    /// Inference: no dropout.
+    pub const INFERENCE: Mode = Mode {
+        training: false,
+        seed: 0,
+    };
+}
+
+/// Applies `activation` to `x`.
+pub(crate) fn activate<B: Backend, G: Graph<B>>(
+    g: &mut G,
+    x: G::Value,
+    a: Activation,
+) -> Result<G::Value> {
     match a {
         Activation::None => Ok(x),
-        Activation::Relu => tape.relu(x),
-        Activation::Sigmoid => tape.sigmoid(x),
+        Activation::Relu => g.relu(x),
+        Activation::Sigmoid => g.sigmoid(x),
     }
 }
 
@@ -135,20 +148,21 @@ impl Layer {
         }
     }
 
-    /// Records the layer on `tape` for a batch `x`, with its parameters `params`.
-    pub fn forward<B: Backend>(
+    /// The layer on a batch `x`, with its parameters `params`, on `g` (recorded on a tape, or
+    /// evaluated).
+    pub fn forward<B: Backend, G: Graph<B>>(
         &self,
-        tape: &mut Tape<'_, B>,
-        x: Var,
-        params: &[Var],
+        g: &mut G,
+        x: G::Value,
+        params: &[G::Value],
         mode: Mode,
-    ) -> Result<Var> {
+    ) -> Result<G::Value> {
         match self {
-            Layer::Conv(l) => l.forward(tape, x, params),
-            Layer::Pool(l) => l.forward(tape, x),
-            Layer::Separable(l) => l.forward(tape, x, params),
-            Layer::Dense(l) => l.forward(tape, x, params),
-            Layer::Dropout(l) => l.forward(tape, x, mode),
+            Layer::Conv(l) => l.forward(g, x, params, None),
+            Layer::Pool(l) => g.maxpool1d(x, l.spec),
+            Layer::Separable(l) => l.forward(g, x, params),
+            Layer::Dense(l) => l.forward(g, x, params),
+            Layer::Dropout(l) => l.forward(g, x, mode),
         }
     }
 

@@ -2,8 +2,7 @@
 
 use super::Shape;
 use crate::Result;
-use crate::autodiff::{Tape, Var};
-use crate::backend::{Backend, PoolSpec};
+use crate::backend::PoolSpec;
 use crate::config::PoolConfig;
 
 /// A resolved max pooling.
@@ -49,9 +48,5 @@ impl PoolLayer {
             channels: self.channels,
             length: self.out_length,
         }
-    }
-
-    pub(super) fn forward<B: Backend>(&self, tape: &mut Tape<'_, B>, x: Var) -> Result<Var> {
-        tape.maxpool1d(x, self.spec)
     }
 }

@@ -7,6 +7,7 @@ use crate::Result;
 use crate::autodiff::{Tape, Var};
 use crate::backend::{Backend, Reduction};
 use crate::config::{Activation, SeparableConfig, Smoothness};
+use crate::graph::Graph;
 use crate::optim::Constraint;
 
 /// A resolved separable fully connected layer.
@@ -120,21 +121,21 @@ impl SeparableLayer {
         ]
     }
 
-    pub(super) fn forward<B: Backend>(
+    pub(super) fn forward<B: Backend, G: Graph<B>>(
         &self,
-        tape: &mut Tape<'_, B>,
-        x: Var,
-        params: &[Var],
-    ) -> Result<Var> {
-        let (mut pos, mut chan) = (params[0], params[1]);
+        g: &mut G,
+        x: G::Value,
+        params: &[G::Value],
+    ) -> Result<G::Value> {
+        let (mut pos, mut chan) = (params[0].clone(), params[1].clone());
         if self.symmetric {
-            pos = tape.mirror_expand(pos, self.length)?;
+            pos = g.mirror_expand(pos, self.length)?;
         }
         if self.tie_rc_channels {
-            chan = tape.mirror_expand(chan, self.channels)?;
+            chan = g.mirror_expand(chan, self.channels)?;
         }
-        let y = tape.separable(x, pos, chan)?;
-        activate(tape, y, self.activation)
+        let y = g.separable(x, pos, chan)?;
+        activate(g, y, self.activation)
     }
 
     /// `penalty * mean(|d|)` or `penalty * mean(d^2)` over the differences `d` of the stored

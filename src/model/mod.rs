@@ -45,6 +45,7 @@ use rand::{Rng, SeedableRng};
 use crate::autodiff::{Tape, Var};
 use crate::backend::{Backend, Tensor};
 use crate::config::Config;
+use crate::graph::{Eval, Graph};
 use crate::layers::{Init, Layer, Mode, ParamSpec};
 use crate::optim::{Optimizer, Parameter};
 use crate::{Error, Result};
@@ -226,9 +227,17 @@ impl<B: Backend> Model<B> {
         Ok(())
     }
 
-    /// Records the forward pass of the batch `x` (`(N, 4, input_length)`) on `tape`.
-    pub fn record(&self, tape: &mut Tape<'_, B>, x: Var, mode: Mode) -> Result<Recorded> {
-        let shape = tape.value(x).shape().to_vec();
+    /// The forward pass of the batch `x` on `g` with the parameter values `params` (in
+    /// [`Model::parameters`] order): `(N, tasks)` logits. A convolution with relu followed
+    /// by max pooling is one [`Graph::conv1d_relu_maxpool`] op.
+    pub fn forward<G: Graph<B>>(
+        &self,
+        g: &mut G,
+        x: G::Value,
+        params: &[G::Value],
+        mode: Mode,
+    ) -> Result<G::Value> {
+        let shape = g.shape(&x);
         if shape.len() != 3 || shape[1] != INPUT_CHANNELS || shape[2] != self.input_length {
             return Err(Error::shape(
                 "model input",
@@ -238,17 +247,37 @@ impl<B: Backend> Model<B> {
                 ),
             ));
         }
+        let mut h = x;
+        let mut i = 0;
+        while i < self.layers.len() {
+            let own = &params[self.owned[i].clone()];
+            match (&self.layers[i], self.layers.get(i + 1)) {
+                (Layer::Conv(conv), Some(Layer::Pool(pool))) => {
+                    h = conv.forward(g, h, own, Some(pool.spec))?;
+                    i += 2;
+                }
+                (layer, _) => {
+                    h = layer.forward(g, h, own, mode)?;
+                    i += 1;
+                }
+            }
+        }
+        Ok(h)
+    }
+
+    /// Records the forward pass of the batch `x` (`(N, 4, input_length)`) on `tape`, with
+    /// the parameters as leaves whose gradients [`Tape::backward`] returns, and the layers'
+    /// regularization terms.
+    pub fn record(&self, tape: &mut Tape<'_, B>, x: Var, mode: Mode) -> Result<Recorded> {
         let params: Vec<Var> = self
             .params
             .iter()
             .map(|p| tape.param(p.value.clone()))
             .collect();
-        let mut h = x;
+        let logits = self.forward(tape, x, &params, mode)?;
         let mut penalty: Option<Var> = None;
         for (layer, range) in self.layers.iter().zip(&self.owned) {
-            let own = &params[range.clone()];
-            h = layer.forward(tape, h, own, mode)?;
-            if let Some(p) = layer.penalty(tape, own)? {
+            if let Some(p) = layer.penalty(tape, &params[range.clone()])? {
                 penalty = Some(match penalty {
                     Some(sum) => tape.add(sum, p)?,
                     None => p,
@@ -256,10 +285,22 @@ impl<B: Backend> Model<B> {
             }
         }
         Ok(Recorded {
-            logits: h,
+            logits,
             params,
             penalty,
         })
+    }
+
+    /// Records the forward pass of `x` without dropout, with the parameters as constants: a
+    /// backward pass then computes the gradients of the inputs recorded with
+    /// [`Tape::param`] only (no parameter gradient). Returns the `(N, tasks)` logits.
+    pub fn record_frozen(&self, tape: &mut Tape<'_, B>, x: Var) -> Result<Var> {
+        let params: Vec<Var> = self
+            .params
+            .iter()
+            .map(|p| tape.input(p.value.clone()))
+            .collect();
+        self.forward(tape, x, &params, Mode::INFERENCE)
     }
 
     /// One training step on a batch: forward with dropout seeded by `seed`, masked binary
@@ -296,19 +337,12 @@ impl<B: Backend> Model<B> {
         Ok(value)
     }
 
-    /// `(N, tasks)` logits of the batch `x`, without dropout.
+    /// `(N, tasks)` logits of the batch `x`, without dropout, evaluated without a tape: no
+    /// backward closure is recorded and each activation is freed once the next layer has
+    /// read it.
     pub fn logits(&self, backend: &B, x: &B::Tensor) -> Result<B::Tensor> {
-        let mut tape = Tape::new(backend);
-        let x = tape.input(x.clone());
-        let recorded = self.record(
-            &mut tape,
-            x,
-            Mode {
-                training: false,
-                seed: 0,
-            },
-        )?;
-        Ok(tape.value(recorded.logits).clone())
+        let params: Vec<B::Tensor> = self.params.iter().map(|p| p.value.clone()).collect();
+        self.forward(&mut Eval::new(backend), x.clone(), &params, Mode::INFERENCE)
     }
 
     /// `(N, tasks)` probabilities: the sigmoid of [`Model::logits`].

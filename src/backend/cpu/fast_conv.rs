@@ -26,13 +26,13 @@
 use rayon::prelude::*;
 
 use super::chunks::per_chunk;
-use super::fast_elementwise::to_overwrite;
+use super::fast_elementwise::{to_overwrite, window_maxima};
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
 use super::scratch::Scratch;
 use super::transpose::{Epilogue, Layout, transpose};
-use crate::backend::Conv1dSpec;
 use crate::backend::shapes::ConvDims;
+use crate::backend::{Conv1dSpec, PoolSpec};
 
 /// Where the frames of a chunk of examples put their rows.
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +192,26 @@ fn reorder(w: &[f32], d: ConvDims, flip: bool) -> Vec<f32> {
     out
 }
 
+/// The convolution of the `m` examples of `x_chunk (m, C, L)` into `out (m, F, L_out)`, with
+/// `weight` reordered as `(K*C, F)`, each value passed through `epilogue`.
+fn conv1d_chunk(
+    x_chunk: &[f32],
+    m: usize,
+    weight: &[f32],
+    d: ConvDims,
+    spec: Conv1dSpec,
+    out: &mut [f32],
+    epilogue: Epilogue,
+) {
+    let g = Frames::new(m, d, spec, 0);
+    let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
+    let input = windows(&frames, g.rows(), d.c, d.k);
+    let mut product = Scratch::take(input.rows() * d.f);
+    matmul_narrow(input, weight, d.f, &mut product);
+    // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
+    g.extract(&product, d.f, d.l_out, 0, out, epilogue);
+}
+
 /// `y[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] x[n,c,lo + k*dil - pad_left]`, as
 /// [`kernels::conv1d`](super::kernels::conv1d), followed by relu when `relu` is set.
 pub fn conv1d(
@@ -215,13 +235,44 @@ pub fn conv1d(
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
             let m = y_chunk.len() / (d.f * d.l_out);
-            let g = Frames::new(m, d, spec, 0);
-            let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
-            let input = windows(&frames, g.rows(), d.c, d.k);
-            let mut product = Scratch::take(input.rows() * d.f);
-            matmul_narrow(input, &weight, d.f, &mut product);
-            // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
-            g.extract(&product, d.f, d.l_out, 0, y_chunk, epilogue);
+            conv1d_chunk(x_chunk, m, &weight, d, spec, y_chunk, epilogue);
+        });
+    y
+}
+
+/// [`conv1d`] with relu, then max pooling `pool` to `l_pool` positions: `(N, F, l_pool)`.
+/// Each chunk's unpooled activation stays in a per-thread scratch buffer and is pooled from
+/// there; the whole `(N, F, L_out)` activation is never written.
+pub fn conv1d_relu_maxpool(
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    d: ConvDims,
+    spec: Conv1dSpec,
+    pool: PoolSpec,
+    l_pool: usize,
+) -> Vec<f32> {
+    let mut y = to_overwrite(d.n * d.f * l_pool);
+    if y.is_empty() {
+        return y;
+    }
+    let epilogue = Epilogue {
+        bias: Some(b),
+        floor: Some(0.0),
+    };
+    let weight = reorder(w, d, false);
+    y.par_chunks_mut(CHUNK * d.f * l_pool)
+        .zip(x.par_chunks(CHUNK * d.c * d.l))
+        .for_each(|(y_chunk, x_chunk)| {
+            let m = y_chunk.len() / (d.f * l_pool);
+            let mut unpooled = Scratch::take(m * d.f * d.l_out);
+            conv1d_chunk(x_chunk, m, &weight, d, spec, &mut unpooled, epilogue);
+            for (pooled, row) in y_chunk
+                .chunks_exact_mut(l_pool)
+                .zip(unpooled.chunks_exact(d.l_out))
+            {
+                window_maxima(row, pool, pooled);
+            }
         });
     y
 }
@@ -233,6 +284,57 @@ pub struct OutputGrad<'a> {
     pub dy: &'a [f32],
     /// The output of a convolution fused with relu: `dy` counts only where it is positive.
     pub relu_output: Option<&'a [f32]>,
+}
+
+/// The output gradient of examples `first .. first + m` in frames that start with `K - 1`
+/// zero rows (masked where the fused relu's output is not positive), and those frames.
+fn grad_frames(
+    grad: OutputGrad,
+    d: ConvDims,
+    spec: Conv1dSpec,
+    first: usize,
+    m: usize,
+) -> (Frames, Scratch) {
+    let lead = d.k - 1;
+    let outputs = first * d.f * d.l_out..(first + m) * d.f * d.l_out;
+    let dy_chunk = &grad.dy[outputs.clone()];
+    let g = Frames::new(m, d, spec, lead);
+    let frames = match grad.relu_output {
+        None => g.fill(dy_chunk, d.f, d.l_out, 0, lead),
+        Some(y) => {
+            // the chunk's masked gradient stays in cache on its way into the frames
+            let mut masked = Scratch::take(dy_chunk.len());
+            let pairs = dy_chunk.iter().zip(&y[outputs]);
+            for (out, (&g, &v)) in masked.iter_mut().zip(pairs) {
+                *out = if v > 0.0 { g } else { 0.0 };
+            }
+            g.fill(&masked, d.f, d.l_out, 0, lead)
+        }
+    };
+    (g, frames)
+}
+
+/// A chunk's input gradient `(m, C, L)` into `dx_chunk`, from its output gradient in frames
+/// ([`grad_frames`]) and the flipped weights (`reorder(w, d, true)`).
+fn input_grad_of_chunk(
+    g: &Frames,
+    grad_frames: &[f32],
+    flipped: &[f32],
+    d: ConvDims,
+    spec: Conv1dSpec,
+    dx_chunk: &mut [f32],
+) {
+    let grad_windows = windows(grad_frames, g.rows(), d.f, d.k);
+    let mut product = Scratch::take(grad_windows.rows() * d.c);
+    matmul_narrow(grad_windows, flipped, d.c, &mut product);
+    g.extract(
+        &product,
+        d.c,
+        d.l,
+        spec.pad_left,
+        dx_chunk,
+        Epilogue::default(),
+    );
 }
 
 /// Gradients of [`conv1d`] (or of [`conv1d`] with relu, masked by [`OutputGrad`]):
@@ -253,22 +355,7 @@ pub fn conv1d_backward(
         let first = chunk * CHUNK;
         let m = CHUNK.min(d.n - first);
         let x_chunk = &x[first * d.c * d.l..(first + m) * d.c * d.l];
-        let outputs = first * d.f * d.l_out..(first + m) * d.f * d.l_out;
-        let dy_chunk = &grad.dy[outputs.clone()];
-        // Frames long enough for the output gradient after K - 1 leading zero rows.
-        let g = Frames::new(m, d, spec, lead);
-        let grad_frames = match grad.relu_output {
-            None => g.fill(dy_chunk, d.f, d.l_out, 0, lead),
-            Some(y) => {
-                // the chunk's masked gradient stays in cache on its way into the frames
-                let mut masked = Scratch::take(dy_chunk.len());
-                let pairs = dy_chunk.iter().zip(&y[outputs]);
-                for (out, (&g, &v)) in masked.iter_mut().zip(pairs) {
-                    *out = if v > 0.0 { g } else { 0.0 };
-                }
-                g.fill(&masked, d.f, d.l_out, 0, lead)
-            }
-        };
+        let (g, grad_frames) = grad_frames(grad, d, spec, first, m);
         // db: column sums of the frames (their zero rows add nothing), all F at once
         let mut db = vec![0.0f32; d.f];
         for row in grad_frames.chunks_exact(d.f.max(1)) {
@@ -287,17 +374,7 @@ pub fn conv1d_backward(
             }
         }
         if let Some(dx_chunk) = dx_chunk {
-            let grad_windows = windows(&grad_frames, g.rows(), d.f, d.k);
-            let mut product = Scratch::take(grad_windows.rows() * d.c);
-            matmul_narrow(grad_windows, &flipped, d.c, &mut product);
-            g.extract(
-                &product,
-                d.c,
-                d.l,
-                spec.pad_left,
-                dx_chunk,
-                Epilogue::default(),
-            );
+            input_grad_of_chunk(&g, &grad_frames, &flipped, d, spec, dx_chunk);
         }
         (dw, db)
     };
@@ -309,6 +386,20 @@ pub fn conv1d_backward(
         db.iter_mut().zip(&db_part).for_each(|(a, b)| *a += b);
     }
     (dx, dw, db)
+}
+
+/// The input gradient of [`conv1d`] alone, `(N, C, L)`: the `dx` of [`conv1d_backward`],
+/// without the weight and bias gradients.
+pub fn conv1d_input_grad(w: &[f32], grad: OutputGrad, d: ConvDims, spec: Conv1dSpec) -> Vec<f32> {
+    let flipped = reorder(w, d, true);
+    let (dx, _) = per_chunk(d.n, d.c * d.l, true, |chunk, dx_chunk| {
+        let first = chunk * CHUNK;
+        let m = CHUNK.min(d.n - first);
+        let (g, grad_frames) = grad_frames(grad, d, spec, first, m);
+        let dx_chunk = dx_chunk.expect("per_chunk hands out dx with need_dx");
+        input_grad_of_chunk(&g, &grad_frames, &flipped, d, spec, dx_chunk);
+    });
+    dx.expect("need_dx was set")
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ fn rows_per_task(len: usize) -> usize {
 /// Windows advance together, one offset at a time: each window still sees its values in order,
 /// but the windows' comparisons are independent of one another, which a window-at-a-time loop
 /// (one dependent chain of selects) is not.
-fn window_maxima(x_row: &[f32], spec: PoolSpec, best: &mut [f32]) {
+pub(super) fn window_maxima(x_row: &[f32], spec: PoolSpec, best: &mut [f32]) {
     let starts = (0..best.len()).map(|o| o * spec.stride);
     for (b, s) in best.iter_mut().zip(starts.clone()) {
         *b = x_row[s];

@@ -127,6 +127,31 @@ impl Cpu {
             db: self.make(db, &bias_shape)?,
         })
     }
+
+    /// [`Backend::conv1d_input_grad`], masked by `relu_output` when the relu was fused.
+    fn convolve_input_grad(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        dy: &CpuTensor,
+        relu_output: Option<&CpuTensor>,
+        spec: Conv1dSpec,
+    ) -> Result<CpuTensor> {
+        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
+        shapes::expect_same("conv1d_input_grad", &dy.shape, &[d.n, d.f, d.l_out])?;
+        if let Some(y) = relu_output {
+            shapes::expect_same("conv1d_relu_input_grad", &y.shape, &dy.shape)?;
+        }
+        let grad = fast_conv::OutputGrad {
+            dy: &dy.data,
+            relu_output: relu_output.map(|y| y.data.as_slice()),
+        };
+        self.make(
+            fast_conv::conv1d_input_grad(&w.data, grad, d, spec),
+            &x.shape,
+        )
+    }
 }
 
 impl Backend for Cpu {
@@ -137,7 +162,10 @@ impl Backend for Cpu {
     }
 
     fn upload(&self, data: &[f32], shape: &[usize]) -> Result<CpuTensor> {
-        CpuTensor::new(data.to_vec(), shape)
+        // into kept storage when there is some, as the tensor's storage is kept when dropped
+        let mut storage = fast_elementwise::to_overwrite(data.len());
+        storage.copy_from_slice(data);
+        CpuTensor::new(storage, shape)
     }
 
     fn download(&self, t: &CpuTensor) -> Result<Vec<f32>> {
@@ -185,6 +213,20 @@ impl Backend for Cpu {
         self.convolve(x, w, b, spec, true)
     }
 
+    fn conv1d_relu_maxpool(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        b: &CpuTensor,
+        spec: Conv1dSpec,
+        pool: PoolSpec,
+    ) -> Result<CpuTensor> {
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &b.shape, spec)?;
+        let [_, _, _, l_pool] = shapes::pool_dims(&[d.n, d.f, d.l_out], pool)?;
+        let y = fast_conv::conv1d_relu_maxpool(&x.data, &w.data, &b.data, d, spec, pool, l_pool);
+        self.make(y, &[d.n, d.f, l_pool])
+    }
+
     fn conv1d_relu_backward(
         &self,
         x: &CpuTensor,
@@ -207,6 +249,27 @@ impl Backend for Cpu {
         need_dx: bool,
     ) -> Result<Conv1dGrads<CpuTensor>> {
         self.convolve_backward(x, w, dy, None, spec, need_dx)
+    }
+
+    fn conv1d_input_grad(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        dy: &CpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<CpuTensor> {
+        self.convolve_input_grad(x, w, dy, None, spec)
+    }
+
+    fn conv1d_relu_input_grad(
+        &self,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        y: &CpuTensor,
+        dy: &CpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<CpuTensor> {
+        self.convolve_input_grad(x, w, dy, Some(y), spec)
     }
 
     fn rc_expand(&self, w: &CpuTensor) -> Result<CpuTensor> {

@@ -1,0 +1,147 @@
+//! Inference on whole sets of sequences, in batches: logits, probabilities, and the per-task
+//! scores (loss, auROC, auPRC) of labelled examples. Nothing here records anything for a
+//! backward pass.
+//!
+//! ```
+//! use sepfc::backend::cpu::Cpu;
+//! use sepfc::config::Config;
+//! use sepfc::model::Model;
+//!
+//! let config = Config::from_toml_str("[[layers]]\ntype = \"conv1d\"\nfilters = 2\nkernel_size = 3\n\
+//!     [[layers]]\ntype = \"dense\"\nunits = 1\n").unwrap();
+//! let model = Model::new(&Cpu, config, 6, 0).unwrap();
+//! let sequences = vec![b"ACGTAC".to_vec(), b"TTTTNN".to_vec(), b"GATTAC".to_vec()];
+//! let p = sepfc::inference::predict(&Cpu, &model, &sequences, 2).unwrap();
+//! assert_eq!(p.len(), 3);                               // (N, tasks)
+//! assert!(p.iter().all(|p| (0.0..=1.0).contains(p)));
+//! ```
+
+use crate::backend::Backend;
+use crate::metrics::task_metrics;
+use crate::model::{INPUT_CHANNELS, Model};
+use crate::training::{BatchSource, TaskScores};
+use crate::{Error, Result};
+
+/// Logits `(N, tasks)` of `sequences`, `batch_size` at a time. Every sequence must have the
+/// model's input length.
+pub fn logits<B: Backend>(
+    backend: &B,
+    model: &Model<B>,
+    sequences: &[Vec<u8>],
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    batched(backend, model, sequences, batch_size, |z| Ok(z.clone()))
+}
+
+/// Probabilities `(N, tasks)` of `sequences`: the sigmoid of [`logits`], computed on the
+/// backend.
+pub fn predict<B: Backend>(
+    backend: &B,
+    model: &Model<B>,
+    sequences: &[Vec<u8>],
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    batched(backend, model, sequences, batch_size, |z| {
+        backend.sigmoid(z)
+    })
+}
+
+/// The model's logits of each batch of `sequences`, passed through `then` on the backend and
+/// downloaded.
+fn batched<B: Backend>(
+    backend: &B,
+    model: &Model<B>,
+    sequences: &[Vec<u8>],
+    batch_size: usize,
+    then: impl Fn(&B::Tensor) -> Result<B::Tensor>,
+) -> Result<Vec<f32>> {
+    let length = model.input_length();
+    let mut out = Vec::with_capacity(sequences.len() * model.tasks());
+    for chunk in sequences.chunks(batch_size.max(1)) {
+        let mut x = Vec::with_capacity(chunk.len() * INPUT_CHANNELS * length);
+        for s in chunk {
+            if s.len() != length {
+                return Err(Error::shape(
+                    "predict",
+                    format!(
+                        "a sequence of {} bp where the model reads {length} bp",
+                        s.len()
+                    ),
+                ));
+            }
+            crate::dna::one_hot_into(s, &mut x);
+        }
+        let x = backend.upload(&x, &[chunk.len(), INPUT_CHANNELS, length])?;
+        out.extend(backend.download(&then(&model.logits(backend, &x)?)?)?);
+    }
+    Ok(out)
+}
+
+/// Per-task scores of the model on every example of `data`, `batch_size` at a time: the mean
+/// binary cross-entropy of the labelled examples (the backend's loss kernel), auROC and auPRC.
+/// The tasks are the data's, which must be as many as the model's.
+pub fn evaluate<B: Backend>(
+    backend: &B,
+    model: &Model<B>,
+    data: &dyn BatchSource,
+    batch_size: usize,
+) -> Result<Vec<TaskScores>> {
+    let t = data.tasks().len();
+    if t != model.tasks() {
+        return Err(Error::shape(
+            "evaluate",
+            format!(
+                "the data has {t} tasks, the model predicts {}",
+                model.tasks()
+            ),
+        ));
+    }
+    let length = model.input_length();
+    if data.length() != length {
+        return Err(Error::shape(
+            "evaluate",
+            format!(
+                "the data's sequences are {} bp, the model reads {length} bp",
+                data.length()
+            ),
+        ));
+    }
+    let (mut z, mut y, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(batch_size.max(1)) {
+        let batch = data.batch(chunk)?;
+        crate::training::check_batch(&batch, chunk.len(), length, t)?;
+        let x = backend.upload(&batch.x, &[batch.n, INPUT_CHANNELS, length])?;
+        z.extend(backend.download(&model.logits(backend, &x)?)?);
+        y.extend(batch.targets);
+        m.extend(batch.mask);
+    }
+    let n = data.len();
+    (0..t)
+        .map(|task| {
+            let column = |v: &[f32]| v.iter().skip(task).step_by(t).copied().collect::<Vec<_>>();
+            let (zs, ts, ms) = (column(&z), column(&y), column(&m));
+            let loss = match n {
+                0 => 0.0,
+                _ => backend.download(&backend.bce_with_logits(
+                    &backend.upload(&zs, &[n, 1])?,
+                    &backend.upload(&ts, &[n, 1])?,
+                    &backend.upload(&ms, &[n, 1])?,
+                )?)?[0],
+            };
+            // the metrics take missing labels as NaN
+            let labels: Vec<f32> = ts
+                .iter()
+                .zip(&ms)
+                .map(|(&t, &m)| if m > 0.0 { t } else { f32::NAN })
+                .collect();
+            let (auroc, auprc) = task_metrics(&zs, &labels);
+            Ok(TaskScores {
+                task: data.tasks()[task].clone(),
+                loss: f64::from(loss),
+                auroc,
+                auprc,
+            })
+        })
+        .collect()
+}
