@@ -4,14 +4,19 @@
 //!
 //! - [`backend`]: the op set, on the CPU and on the GPU (and the reference kernels);
 //! - [`autodiff`]: the tape that differentiates a forward pass;
+//! - [`graph`]: the forward ops layers are written in, on the tape or evaluated without one;
 //! - [`optim`]: SGD, Adam and parameter constraints;
 //! - [`config`], [`layers`], [`model`]: models from a TOML config, trained and saved as
 //!   safetensors;
 //! - [`dna`]: one-hot encoding and reverse complements;
 //! - [`io`]: atomic writes and JSON files;
 //! - [`data`]: the readers, the `[data]` section and its splits;
+//! - [`training`]: the [`Trainer`](training::Trainer), batch sources and observers;
+//! - [`inference`]: logits, probabilities and scores of whole sets of sequences;
 //! - [`run_folder`]: a training run's output folder (lock, fingerprint, resume);
 //! - [`metrics`], [`demo`]: auROC and the embedded demo.
+
+#![warn(missing_docs)]
 
 pub mod autodiff;
 pub mod backend;
