@@ -27,7 +27,11 @@
 //! assert_eq!(config.train.batch_size, 128);
 //! ```
 
+mod builder;
+
 use serde::{Deserialize, Serialize};
+
+pub use builder::ModelBuilder;
 
 pub use crate::data::spec::DataConfig;
 use crate::{Error, Result};
