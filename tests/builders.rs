@@ -132,5 +132,8 @@ fn a_built_model_that_does_not_fit_its_input_is_refused_naming_the_layer() {
         .err()
         .expect("a 30-tap kernel cannot read 20 bp")
         .to_string();
-    assert!(error.contains("layer 0") && error.contains("conv1d"), "{error}");
+    assert!(
+        error.contains("layer 0") && error.contains("conv1d"),
+        "{error}"
+    );
 }

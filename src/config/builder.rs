@@ -196,16 +196,6 @@ pub struct ModelBuilder {
     config: Config,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            data: None,
-            train: TrainConfig::default(),
-            layers: Vec::new(),
-        }
-    }
-}
-
 impl From<Config> for ModelBuilder {
     /// Goes on from a config (read from TOML, say): more layers, another schedule.
     fn from(config: Config) -> Self {
@@ -272,7 +262,12 @@ impl ModelBuilder {
 
     /// The model for inputs of `input_length` bp, its weights initialised from `seed`;
     /// errors as [`Model::new`] (a layer that does not fit its input names the layer).
-    pub fn build<B: Backend>(self, backend: &B, input_length: usize, seed: u64) -> Result<Model<B>> {
+    pub fn build<B: Backend>(
+        self,
+        backend: &B,
+        input_length: usize,
+        seed: u64,
+    ) -> Result<Model<B>> {
         Model::new(backend, self.config, input_length, seed)
     }
 }

@@ -36,8 +36,8 @@ pub use builder::ModelBuilder;
 pub use crate::data::spec::DataConfig;
 use crate::{Error, Result};
 
-/// A whole configuration file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A whole configuration file (its default: no data, the default schedule, no layers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the sequences and labels come from.
