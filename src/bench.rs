@@ -26,7 +26,7 @@ use crate::model::{INPUT_CHANNELS, Model};
 use crate::training::{BatchSource, Control, Observer, StepEvent, Trainer};
 
 /// One of the two fixed benchmark models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchModel {
     /// 200 bp, two revcomp convolutions, pool 4, 32 separable units, 3 tasks.
     Small,

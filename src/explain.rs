@@ -53,13 +53,16 @@ use crate::{Error, Result};
 /// Sequences per forward pass that [`scores`] uses for [`Method::Ism`].
 pub const ISM_BATCH_SIZE: usize = 256;
 
-/// An importance-score method, as named on the command line (`--method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// An importance-score method, as named on the command line (`--method`): `GradXInput` runs
+/// [`grad_x_input`], `Ism` runs [`in_silico_mutagenesis`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Method {
-    /// [`grad_x_input`]: gradient times input, summed over channels (`grad_x_input`).
+    /// Gradient of the task's logit times the one-hot input, summed over channels.
     #[default]
+    #[value(alias = "grad_x_input")]
     GradXInput,
-    /// [`in_silico_mutagenesis`]: the logit's mean drop under the 3 point mutations (`ism`).
+    /// In-silico mutagenesis: the logit's drop when a base is changed, averaged over the three
+    /// alternatives.
     Ism,
 }
 

@@ -9,7 +9,7 @@ use crate::backend::cpu::Cpu;
 use crate::backend::gpu::Gpu;
 
 /// Where to compute.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Device {
     /// A hardware GPU if wgpu finds one, else the CPU.
     #[default]

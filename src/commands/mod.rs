@@ -3,6 +3,7 @@
 //! parses arguments into these options.
 
 pub mod bench;
+pub mod cli;
 pub mod device;
 pub mod evaluate;
 pub mod experiment;

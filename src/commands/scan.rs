@@ -17,28 +17,38 @@ use crate::model::Model;
 use crate::{Error, Result, dna};
 
 /// What `sepfc scan` does.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ScanOptions {
     /// A training output folder or a weights file.
+    #[arg(long)]
     pub model: PathBuf,
-    /// An uncompressed FASTA; its `.fai` index is created beside it when missing.
+    /// An uncompressed FASTA; its .fai index is created beside it when missing.
+    #[arg(long)]
     pub genome: PathBuf,
-    /// A BED file of regions to scan instead of the whole genome (chrom, start, end; further
-    /// columns ignored; any order; overlaps merged).
+    /// Scan these regions instead of the whole genome: BED (chrom, start, end; further
+    /// columns ignored), in any order; overlapping regions are merged.
+    #[arg(long)]
     pub regions: Option<PathBuf>,
-    /// Scan only these chromosomes (all when empty), e.g. one shard of a genome-wide scan.
+    /// Scan only this chromosome (repeat for several), e.g. one shard of a genome.
+    #[arg(long = "chrom")]
     pub chroms: Vec<String>,
-    /// Window length; must be the model's input length (`None`: that length).
+    /// Window length in bp; must be the model's input length (the default).
+    #[arg(long)]
     pub window: Option<usize>,
-    /// Bases from one window's start to the next.
+    /// Bases from one window's start to the next. Each window's score is reported on its
+    /// central STRIDE bases (on the whole window when STRIDE is larger), so intervals never
+    /// overlap.
+    #[arg(long)]
     pub stride: usize,
-    /// The bedGraph to write; with several tasks, `OUT` with `.<task>` before its extension,
-    /// one file per task.
+    /// The bedGraph to write; with several tasks, one file per task named OUT with `.<task>`
+    /// before the extension.
+    #[arg(long)]
     pub out: PathBuf,
     /// Windows per batch.
+    #[arg(long, default_value_t = 1024)]
     pub batch_size: usize,
-    /// Windows with a larger fraction of bases other than A, C, G, T are not scored (their
-    /// interval is left out of the bedGraph).
+    /// Leave out windows in which more than this fraction of bases is not A, C, G or T.
+    #[arg(long, default_value_t = 0.5)]
     pub max_n_fraction: f64,
 }
 

@@ -7,28 +7,40 @@ use crate::simulate::{
 };
 use crate::{Error, Result};
 
-/// Everything `sepfc simulate` needs.
-#[derive(Debug, Clone)]
+/// Everything `sepfc simulate` needs (its command-line arguments).
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
     /// Output folder.
+    #[arg(long)]
     pub out: PathBuf,
-    /// Sequence length.
+    /// Sequence length in bp.
+    #[arg(long, default_value_t = 200)]
     pub length: usize,
     /// Number of sequences.
+    #[arg(long, default_value_t = 2000)]
     pub n: usize,
-    /// A JASPAR file to take motifs from.
+    /// A JASPAR file (e.g. data/motifs/JASPAR2024_CORE_vertebrates.jaspar); without it, a
+    /// built-in GATA site and E-box are planted.
+    #[arg(long)]
     pub motifs: Option<PathBuf>,
-    /// Ids or names of the motifs to plant (from `motifs`).
+    /// Id or name of a motif of --motifs to plant (repeat for several tasks).
+    #[arg(long)]
     pub motif: Vec<String>,
-    /// Seed.
+    /// Seed: the same seed writes the same files.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Background GC fraction.
+    #[arg(long, default_value_t = 0.5)]
     pub gc: f64,
-    /// Probability of planting each motif in a sequence.
+    /// Probability that each motif is planted in a sequence.
+    #[arg(long, default_value_t = 0.5)]
     pub prevalence: f64,
-    /// Plant uniformly instead of around the centre.
+    /// Plant anywhere instead of around the centre.
+    #[arg(long)]
     pub uniform: bool,
-    /// Standard deviation of the start around the centre (default: length / 10).
+    /// Standard deviation of the site's start around the centre, in bp (default: length /
+    /// 10).
+    #[arg(long)]
     pub sd: Option<f64>,
 }
 

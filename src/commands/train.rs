@@ -13,40 +13,56 @@ use crate::training::{TrainReport, train};
 use crate::{Error, Result};
 
 /// Command-line values that override the config's `[train]` section.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
-    /// `--optimizer`.
+    /// Optimizer (overrides [train] optimizer).
+    #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
-    /// `--lr`.
+    /// Learning rate (overrides [train] lr).
+    #[arg(long)]
     pub lr: Option<f32>,
-    /// `--epochs`.
+    /// Passes over the training set (overrides [train] epochs).
+    #[arg(long)]
     pub epochs: Option<usize>,
-    /// `--batch-size`.
+    /// Sequences per step (overrides [train] batch_size).
+    #[arg(long)]
     pub batch_size: Option<usize>,
-    /// `--seed`.
+    /// Seed of the weights, batch order and dropout (overrides [train] seed).
+    #[arg(long)]
     pub seed: Option<u64>,
-    /// `--no-shuffle`.
+    /// Keep the training set's order.
+    #[arg(long)]
     pub no_shuffle: bool,
-    /// `--rc-augment`.
+    /// Train on each batch's reverse complements too.
+    #[arg(long)]
     pub rc_augment: bool,
-    /// `--patience`.
+    /// Stop after this many epochs without a better validation auPRC.
+    #[arg(long)]
     pub patience: Option<usize>,
 }
 
-/// Everything `sepfc train` needs.
-#[derive(Debug, Clone)]
+/// Everything `sepfc train` needs (its command-line arguments).
+#[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// The config file.
+    /// The TOML config: [data], [train] and the [[layers]] list. Paths in it are relative to
+    /// its folder.
+    #[arg(long)]
     pub config: PathBuf,
-    /// The output folder.
+    /// Output folder: model.safetensors (best weights), config.toml (as run), metrics.json
+    /// (per epoch) and checkpoint.safetensors (for --resume).
+    #[arg(long)]
     pub out: PathBuf,
-    /// Start from these weights instead of a random initialisation.
+    /// Start from these weights (same layers and input length) instead of random ones.
+    #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Continue an interrupted run in `out`.
+    /// Continue an interrupted run from OUT/checkpoint.safetensors.
+    #[arg(long)]
     pub resume: bool,
     /// Overrides of `[train]`.
+    #[command(flatten)]
     pub overrides: Overrides,
     /// Where to compute.
+    #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
 }
 

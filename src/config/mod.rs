@@ -75,13 +75,13 @@ impl Config {
 }
 
 /// Optimizer choice.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
     /// Adam with PyTorch's defaults.
     #[default]
     Adam,
-    /// Plain SGD.
+    /// Plain stochastic gradient descent.
     Sgd,
 }
 
