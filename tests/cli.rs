@@ -237,10 +237,7 @@ fn evaluate_scores_the_held_out_test_set_of_a_config_split_by_its_split_seed() {
     let config = dir.join("held_out.toml");
     std::fs::write(&config, &text).unwrap();
     // the splits follow split_seed, not the training seed
-    let data = sepfc::commands::train::read_config(&config)
-        .unwrap()
-        .data
-        .unwrap();
+    let data = sepfc::config::Config::read(&config).unwrap().data.unwrap();
     let ids = |seed: u64, data: &sepfc::config::DataConfig| {
         let sepfc::data::Splits { train, valid, test } =
             sepfc::data::load_splits(data, &config, seed).unwrap();

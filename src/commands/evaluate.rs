@@ -94,8 +94,8 @@ impl BackendTask for EvaluateJob {
 
 /// The held-out test set of the training config at `path`.
 fn held_out(path: &Path) -> Result<Dataset> {
-    let config = super::train::read_config(path)?;
-    let data = super::train::data_section(&config, path)?;
+    let config = crate::config::Config::read(path)?;
+    let data = config.data_section(path)?;
     crate::data::load_splits(data, path, config.train.seed)?
         .test
         .ok_or_else(|| {
@@ -127,7 +127,7 @@ pub fn run(
     let evaluation = run_on(
         device,
         EvaluateJob {
-            model: super::predict::weights_path(model),
+            model: crate::training::weights_path(model),
             data,
             origin,
         },

@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use super::device::Device;
-use super::experiment::{Experiment, scores_path};
+use super::experiment::scores_path;
 use super::workflow::{absolute, python_list, python_string, shell_word, write_if_changed};
+use crate::experiment::Experiment;
 use crate::experiment::{run_dir, run_name};
 use crate::{Error, Result};
 

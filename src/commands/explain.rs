@@ -28,7 +28,7 @@ impl BackendTask for ExplainJob {
     fn run<B: Backend + 'static>(self, backend: &B) -> Result<()> {
         let length = self.records.first().map_or(0, |r| r.seq.len());
         let model = Model::load_for_length(backend, &self.model, length)?;
-        super::predict::check_lengths(&self.records, model.input_length(), &self.fasta)?;
+        crate::data::fasta::check_lengths(&self.records, model.input_length(), &self.fasta)?;
         let task = model
             .task_names()
             .iter()
@@ -81,7 +81,7 @@ pub fn run(
     method: Method,
     device: Device,
 ) -> Result<()> {
-    let weights = super::predict::weights_path(model);
+    let weights = crate::training::weights_path(model);
     super::outputs::refuse_overwriting_inputs(
         ("--out", out),
         &[("--fasta", fasta), ("--model", &weights)],

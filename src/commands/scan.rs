@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::device::{BackendTask, Device, run_on};
-use super::predict::weights_path;
 use crate::backend::Backend;
 use crate::data::bed::{Genome, fai_path, read_regions, write_fai};
 use crate::data::tiling::{Span, reported_interval, sorted_regions, whole_genome, window_starts};
 use crate::io::AtomicFile;
 use crate::model::Model;
+use crate::training::weights_path;
 use crate::{Error, Result, dna};
 
 /// What `sepfc scan` does.

@@ -22,7 +22,7 @@ pub fn write_plan(
     let spans = scan_spans(options)?.1;
     let model = Model::load(
         &crate::backend::cpu::Cpu,
-        &super::predict::weights_path(&options.model),
+        &crate::training::weights_path(&options.model),
     )?;
     let window = checked_window(options, model.input_length())? as u64;
     let mut chroms: Vec<&str> = Vec::new();

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
-use crate::config::{Config, DataConfig, OptimizerKind};
+use crate::config::{Config, OptimizerKind};
 use crate::data::{Dataset, Splits, load_splits};
 use crate::io::write_atomically;
 use crate::model::Model;
@@ -64,15 +64,6 @@ pub struct TrainArgs {
     /// Where to compute.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
-}
-
-/// Reads and parses a config file, naming it in errors.
-pub fn read_config(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(Error::io(&path))?;
-    Config::from_toml_str(&text).map_err(|e| match e {
-        Error::Config(message) => Error::Config(format!("{}: {message}", path.display())),
-        other => other,
-    })
 }
 
 fn apply(config: &mut Config, o: &Overrides) {
@@ -239,19 +230,11 @@ impl BackendTask for TrainJob {
     }
 }
 
-/// The `[data]` section of the config read from the file at `path`.
-pub fn data_section<'c>(config: &'c Config, path: &Path) -> Result<&'c DataConfig> {
-    config
-        .data
-        .as_ref()
-        .ok_or_else(|| Error::Config(format!("{}: no [data] section", path.display())))
-}
-
 /// Runs `sepfc train`.
 pub fn run(args: TrainArgs) -> Result<TrainReport> {
-    let mut config = read_config(&args.config)?;
+    let mut config = Config::read(&args.config)?;
     apply(&mut config, &args.overrides);
-    let data = data_section(&config, &args.config)?;
+    let data = config.data_section(&args.config)?;
     config
         .train
         .check()

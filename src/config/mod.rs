@@ -68,6 +68,23 @@ impl Config {
         })
     }
 
+    /// Reads and parses the config file at `path`, naming it in errors.
+    pub fn read(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        Config::from_toml_str(&text).map_err(|e| match e {
+            Error::Config(message) => Error::Config(format!("{}: {message}", path.display())),
+            other => other,
+        })
+    }
+
+    /// The `[data]` section of the config read from `path` (named in the error when there is
+    /// none).
+    pub fn data_section(&self, path: &std::path::Path) -> Result<&DataConfig> {
+        self.data
+            .as_ref()
+            .ok_or_else(|| Error::Config(format!("{}: no [data] section", path.display())))
+    }
+
     /// The configuration as TOML text.
     pub fn to_toml_string(&self) -> Result<String> {
         toml::to_string(self).map_err(|e| Error::Config(format!("cannot write the config: {e}")))

@@ -282,3 +282,16 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 }
+
+/// Checks that every record of `fasta` is `length` bp long, naming the first that is not.
+pub fn check_lengths(records: &[Record], length: usize, fasta: &Path) -> Result<()> {
+    if let Some(r) = records.iter().find(|r| r.seq.len() != length) {
+        return Err(Error::Config(format!(
+            "{}: record {} is {} bp, the model reads {length} bp",
+            fasta.display(),
+            r.id,
+            r.seq.len()
+        )));
+    }
+    Ok(())
+}

@@ -25,11 +25,13 @@ mod hyperparameters;
 pub mod importance;
 mod report;
 mod run;
+mod setup;
 
 pub use analysis::{Analysis, Figure, RunImportance, analyse};
 pub use hyperparameters::{Draw, ModelKind, Run, plan};
 pub use report::{DEGENERATE_MARGIN, is_degenerate, report};
 pub use run::{RunResult, Splits, run_dir, run_experiment, run_name};
+pub use setup::{Experiment, read_experiment};
 
 use serde::{Deserialize, Serialize};
 

@@ -61,7 +61,7 @@ use crate::{Error, Result};
 
 pub use observer::{Control, EpochEvent, Lines, Observer, ProgressBar, StartEvent, StepEvent};
 pub use records::{EpochRecord, History, TaskScores, TrainReport, TrainSummary};
-pub use run_files::{RunFiles, model_path, read_summary};
+pub use run_files::{RunFiles, model_path, read_summary, weights_path};
 pub use source::{BatchSource, with_reverse_complements};
 
 pub(crate) use source::check_batch;

@@ -29,6 +29,16 @@ pub fn model_path(out_dir: &Path) -> PathBuf {
     out_dir.join(MODEL)
 }
 
+/// The weights file a `--model` argument names: the file itself, or `model.safetensors` in a
+/// training output folder.
+pub fn weights_path(model: &Path) -> PathBuf {
+    if model.is_dir() {
+        model_path(model)
+    } else {
+        model.to_path_buf()
+    }
+}
+
 /// Reads the [`TrainSummary`] of the finished run in `out_dir`.
 pub fn read_summary(out_dir: &Path) -> Result<TrainSummary> {
     read_json(&out_dir.join(SUMMARY), "a training summary")
