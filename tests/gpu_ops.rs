@@ -98,6 +98,45 @@ fn conv_case(g: &Gpu, seed: u64, [n, c, l]: [usize; 3], [f, k]: [usize; 2], spec
     );
     check_within(&format!("{what} dw"), g, &gg.dw, &gc.dw, atol);
     check_within(&format!("{what} db"), g, &gg.db, &gc.db, atol);
+    // the input gradient alone, plain and after the fused relu
+    let dx_gpu = g.conv1d_input_grad(&x.gpu, &w.gpu, &dy.gpu, spec).unwrap();
+    check_within(
+        &format!("{what} dx alone"),
+        g,
+        &dx_gpu,
+        gc.dx.as_ref().unwrap(),
+        atol,
+    );
+    let relu_dx_cpu = Cpu
+        .conv1d_relu_input_grad(&x.cpu, &w.cpu, &relu_cpu, &dy.cpu, spec)
+        .unwrap();
+    let relu_dx_gpu = g
+        .conv1d_relu_input_grad(&x.gpu, &w.gpu, &relu_gpu, &dy.gpu, spec)
+        .unwrap();
+    check_within(
+        &format!("{what} dx alone after relu"),
+        g,
+        &relu_dx_gpu,
+        &relu_dx_cpu,
+        atol,
+    );
+    // inference's convolution, relu and max pooling in one op
+    let pool = sepfc::backend::PoolSpec { size: 2, stride: 2 };
+    if sepfc::backend::Tensor::shape(&y_cpu)[2] >= 2 {
+        let pooled_cpu = Cpu
+            .conv1d_relu_maxpool(&x.cpu, &w.cpu, &b.cpu, spec, pool)
+            .unwrap();
+        let pooled_gpu = g
+            .conv1d_relu_maxpool(&x.gpu, &w.gpu, &b.gpu, spec, pool)
+            .unwrap();
+        check_within(
+            &format!("{what} fused relu and pool"),
+            g,
+            &pooled_gpu,
+            &pooled_cpu,
+            atol,
+        );
+    }
 }
 
 #[test]

@@ -141,6 +141,48 @@ fn weight_splits(gpu: &Gpu, d: ConvDims, n: usize) -> (usize, usize) {
     (span, depth.div_ceil(span))
 }
 
+/// The input gradient `(N, C, L)` alone: the `backward_input` kernel over `chunks` of the
+/// batch.
+fn input_grad_of(
+    gpu: &Gpu,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    dy: &GpuTensor,
+    spec: Conv1dSpec,
+    d: ConvDims,
+    chunks: &[std::ops::Range<usize>],
+) -> Result<GpuTensor> {
+    let dx = gpu.alloc(x.shape())?;
+    for rows in chunks {
+        launch_tiled(
+            gpu,
+            "backward_input",
+            params(d, rows.len(), spec, Flags::default())?,
+            &[dy.rows(rows), w.whole(), dx.rows(rows)],
+            d.c,
+            rows.len() * d.l,
+            1,
+        )?;
+    }
+    Ok(dx)
+}
+
+/// [`Backend::conv1d_input_grad`](crate::backend::Backend::conv1d_input_grad): no weight or
+/// bias gradient is computed.
+pub(super) fn input_grad(
+    gpu: &Gpu,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    dy: &GpuTensor,
+    spec: Conv1dSpec,
+) -> Result<GpuTensor> {
+    let bias_shape = [w.shape().first().copied().unwrap_or(0)];
+    let d = shapes::conv1d_dims(x.shape(), w.shape(), &bias_shape, spec)?;
+    shapes::expect_same("conv1d_input_grad", dy.shape(), &[d.n, d.f, d.l_out])?;
+    let chunks = gpu.row_chunks(d.n, &row_bytes(d))?;
+    input_grad_of(gpu, x, w, dy, spec, d, &chunks)
+}
+
 pub(super) fn backward(
     gpu: &Gpu,
     x: &GpuTensor,
@@ -153,23 +195,9 @@ pub(super) fn backward(
     let d = shapes::conv1d_dims(x.shape(), w.shape(), &bias_shape, spec)?;
     shapes::expect_same("conv1d_backward", dy.shape(), &[d.n, d.f, d.l_out])?;
     let chunks = gpu.row_chunks(d.n, &row_bytes(d))?;
-    let dx = if need_dx {
-        let dx = gpu.alloc(x.shape())?;
-        for rows in &chunks {
-            launch_tiled(
-                gpu,
-                "backward_input",
-                params(d, rows.len(), spec, Flags::default())?,
-                &[dy.rows(rows), w.whole(), dx.rows(rows)],
-                d.c,
-                rows.len() * d.l,
-                1,
-            )?;
-        }
-        Some(dx)
-    } else {
-        None
-    };
+    let dx = need_dx
+        .then(|| input_grad_of(gpu, x, w, dy, spec, d, &chunks))
+        .transpose()?;
     let dw = gpu.alloc(w.shape())?;
     let db = gpu.alloc(&bias_shape)?;
     let cols = d.c * d.k + 1;

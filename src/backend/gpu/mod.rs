@@ -233,6 +233,28 @@ impl Backend for Gpu {
         conv1d::backward(self, x, w, dy, spec, need_dx)
     }
 
+    fn conv1d_input_grad(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        dy: &GpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<GpuTensor> {
+        conv1d::input_grad(self, x, w, dy, spec)
+    }
+
+    fn conv1d_relu_input_grad(
+        &self,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        y: &GpuTensor,
+        dy: &GpuTensor,
+        spec: Conv1dSpec,
+    ) -> Result<GpuTensor> {
+        super::shapes::expect_same("conv1d_relu_input_grad", y.shape(), dy.shape())?;
+        conv1d::input_grad(self, x, w, &self.relu_backward(y, dy)?, spec)
+    }
+
     fn rc_expand(&self, w: &GpuTensor) -> Result<GpuTensor> {
         sharing::rc_expand(self, w)
     }
