@@ -2,7 +2,8 @@
 //! products. Activations larger than one binding are processed in batch chunks; the weight and
 //! bias gradients sum over the chunks.
 
-use super::launch::{CONV1D, Grid, Kernel, MAX_GROUPS_PER_DIM, words};
+use super::launch::{CONV1D, Grid, Kernel, MAX_GROUPS_PER_DIM};
+use super::params::{ConvParams, word};
 use super::{Gpu, GpuTensor};
 use crate::backend::shapes::{self, ConvDims};
 use crate::backend::{Conv1dGrads, Conv1dSpec, Tensor};
@@ -35,26 +36,23 @@ struct Flags {
 }
 
 /// The kernel's parameters for a chunk of `n` sequences, column offset 0.
-fn params(d: ConvDims, n: usize, spec: Conv1dSpec, flags: Flags) -> Result<Vec<u32>> {
-    words(&[
-        n,
-        d.c,
-        d.l,
-        d.f,
-        d.k,
-        d.l_out,
-        spec.pad_left,
-        spec.dilation,
-        flags.accumulate as usize,
-        flags.relu as usize,
-        0,
-        flags.span,
-        flags.splits,
-    ])
+fn params(d: ConvDims, n: usize, spec: Conv1dSpec, flags: Flags) -> Result<ConvParams> {
+    Ok(ConvParams {
+        n: word(n)?,
+        c: word(d.c)?,
+        l: word(d.l)?,
+        f: word(d.f)?,
+        k: word(d.k)?,
+        l_out: word(d.l_out)?,
+        pad_left: word(spec.pad_left)?,
+        dilation: word(spec.dilation)?,
+        accumulate: flags.accumulate.into(),
+        relu: flags.relu.into(),
+        col0: 0,
+        span: word(flags.span)?,
+        splits: word(flags.splits)?,
+    })
 }
-
-/// Index of `col0` in [`params`].
-const COL0: usize = 10;
 
 /// Bytes per sequence of the input and of the output.
 fn row_bytes(d: ConvDims) -> [u64; 2] {
@@ -66,7 +64,7 @@ fn row_bytes(d: ConvDims) -> [u64; 2] {
 fn launch_tiled(
     gpu: &Gpu,
     entry: &'static str,
-    mut params: Vec<u32>,
+    mut params: ConvParams,
     bindings: &[super::launch::Binding<'_>],
     rows: usize,
     cols: usize,
@@ -84,7 +82,7 @@ fn launch_tiled(
     let mut first = 0;
     while first < col_tiles {
         let count = (col_tiles - first).min(max);
-        params[COL0] = words(&[first * TILE])?[0];
+        params.col0 = word(first * TILE)?;
         gpu.launch_bound(
             kernel(entry),
             &params,
@@ -215,7 +213,7 @@ pub(super) fn backward(
         launch_tiled(
             gpu,
             "backward_weight",
-            p.clone(),
+            p,
             &[x.rows(rows), dy.rows(rows), parts.whole()],
             d.f,
             cols,

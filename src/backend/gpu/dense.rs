@@ -1,7 +1,8 @@
 //! Host side of `shaders/dense.wgsl`, in batch chunks where an activation passes one binding
 //! (weight and bias gradients sum over them).
 
-use super::launch::{DENSE, Grid, Kernel, words};
+use super::launch::{DENSE, Grid, Kernel};
+use super::params::{DenseParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
 use crate::backend::shapes;
@@ -15,8 +16,13 @@ fn kernel(entry: &'static str) -> Kernel {
 }
 
 /// Parameters for a chunk of `n` rows of `dims = [N, I, O]`.
-fn params(dims: [usize; 3], n: usize, accumulate: bool) -> Result<Vec<u32>> {
-    words(&[n, dims[1], dims[2], accumulate as usize])
+fn params(dims: [usize; 3], n: usize, accumulate: bool) -> Result<DenseParams> {
+    Ok(DenseParams {
+        n: word(n)?,
+        i: word(dims[1])?,
+        o: word(dims[2])?,
+        accumulate: accumulate.into(),
+    })
 }
 
 /// Bytes per row of the input and of the output.

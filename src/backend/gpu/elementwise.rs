@@ -1,7 +1,8 @@
 //! Host side of `shaders/elementwise.wgsl`, in element chunks where a tensor passes one
 //! binding.
 
-use super::launch::{ELEMENTWISE, Grid, Kernel, words};
+use super::launch::{ELEMENTWISE, Grid, Kernel};
+use super::params::{EltParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
 use crate::backend::{Tensor, shapes};
@@ -25,9 +26,12 @@ fn run(
 ) -> Result<()> {
     let row_bytes = vec![4; inputs.len() + 1];
     for range in gpu.row_chunks(output.len(), &row_bytes)? {
-        let mut p = words(&[range.len()])?;
-        p.extend([seed, a.to_bits()]);
-        p.extend(words(&[range.start])?);
+        let p = EltParams {
+            len: word(range.len())?,
+            seed,
+            a,
+            base: word(range.start)?,
+        };
         let mut bindings: Vec<_> = inputs.iter().map(|t| t.elements(&range)).collect();
         bindings.push(output.elements(&range));
         gpu.launch_bound(kernel(entry), &p, &bindings, Grid::Threads(range.len()))?;

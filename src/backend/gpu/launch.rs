@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::buffers::BufferKind;
+use super::params::ShaderParams;
 use super::{Gpu, GpuTensor};
 use crate::backend::Tensor;
 use crate::{Error, Result};
@@ -268,10 +269,10 @@ impl Gpu {
 
     /// Records one dispatch of `kernel` with `params` at binding 0 and whole `tensors` at
     /// bindings 1, 2, ... in order.
-    pub(crate) fn launch(
+    pub(crate) fn launch<P: ShaderParams>(
         &self,
         kernel: Kernel,
-        params: &[u32],
+        params: &P,
         tensors: &[&GpuTensor],
         grid: Grid,
     ) -> Result<()> {
@@ -281,10 +282,10 @@ impl Gpu {
 
     /// Records one dispatch of `kernel` with `params` at binding 0 and the tensor ranges
     /// `bindings` at bindings 1, 2, ... in order.
-    pub(crate) fn launch_bound(
+    pub(crate) fn launch_bound<P: ShaderParams>(
         &self,
         kernel: Kernel,
-        params: &[u32],
+        params: &P,
         bindings: &[Binding<'_>],
         grid: Grid,
     ) -> Result<()> {
@@ -296,6 +297,7 @@ impl Gpu {
             Grid::Groups(groups) => groups,
         };
         let cached = self.pipeline(kernel)?;
+        let params: &[u32] = bytemuck::cast_slice(bytemuck::bytes_of(params));
         assert!(
             params.len() <= PARAM_WORDS,
             "kernel {} takes at most {PARAM_WORDS} parameter words",
@@ -501,19 +503,6 @@ impl Gpu {
     }
 }
 
-/// Sizes as the u32 words kernels take, or an error if one does not fit.
-pub(crate) fn words(values: &[usize]) -> Result<Vec<u32>> {
-    values
-        .iter()
-        .map(|&v| {
-            u32::try_from(v).map_err(|_| Error::TooLarge {
-                bytes: v as u64 * 4,
-                detail: format!("size {v} does not fit the kernels' 32-bit indices"),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,7 +532,12 @@ mod tests {
             shader: &BROKEN,
             entry: "main",
         };
-        match gpu.launch(kernel, &[], &[&out], Grid::Threads(4)) {
+        match gpu.launch(
+            kernel,
+            &crate::backend::gpu::params::LossParams::default(),
+            &[&out],
+            Grid::Threads(4),
+        ) {
             Err(Error::Gpu { context, detail }) => {
                 assert!(context.contains("broken::main"), "{context}");
                 assert!(detail.contains("undefined_thing"), "{detail}");

@@ -1,6 +1,7 @@
 //! Host side of `shaders/loss.wgsl`: masked binary cross-entropy on logits.
 
-use super::launch::{Grid, Kernel, LOSS, words};
+use super::launch::{Grid, Kernel, LOSS};
+use super::params::{LossParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
 use crate::backend::{Tensor, shapes};
@@ -27,7 +28,10 @@ pub(super) fn forward(
     let loss = gpu.alloc(&[1])?;
     gpu.launch(
         kernel("forward"),
-        &words(&[logits.len()])?,
+        &LossParams {
+            len: word(logits.len())?,
+            ..LossParams::default()
+        },
         &[logits, targets, mask, &loss],
         Grid::OneGroup,
     )?;
@@ -46,7 +50,10 @@ pub(super) fn backward(
     let dz = gpu.alloc(logits.shape())?;
     gpu.launch(
         kernel("backward"),
-        &words(&[logits.len()])?,
+        &LossParams {
+            len: word(logits.len())?,
+            ..LossParams::default()
+        },
         &[logits, targets, mask, dloss, &dz],
         Grid::OneGroup,
     )?;

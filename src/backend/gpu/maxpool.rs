@@ -1,6 +1,7 @@
 //! Host side of `shaders/maxpool.wgsl`, in batch chunks where a tensor passes one binding.
 
-use super::launch::{Grid, Kernel, MAXPOOL, words};
+use super::launch::{Grid, Kernel, MAXPOOL};
+use super::params::{PoolParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
 use crate::backend::Tensor;
@@ -30,7 +31,13 @@ fn run(
         bindings.push(output.rows(&rows));
         gpu.launch_bound(
             kernel(entry),
-            &words(&[rows.len() * c, l, l_out, spec.size, spec.stride])?,
+            &PoolParams {
+                rows: word(rows.len() * c)?,
+                l: word(l)?,
+                l_out: word(l_out)?,
+                size: word(spec.size)?,
+                stride: word(spec.stride)?,
+            },
             &bindings,
             Grid::Threads(rows.len() * per_row),
         )?;

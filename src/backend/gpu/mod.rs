@@ -15,6 +15,7 @@ mod launch;
 mod loss;
 mod maxpool;
 mod optim;
+pub mod params;
 mod reduce;
 mod separable;
 mod sharing;

@@ -1,6 +1,7 @@
 //! Host side of `shaders/reduce.wgsl`: means and differences for the regularizers.
 
-use super::launch::{Grid, Kernel, REDUCE, words};
+use super::launch::{Grid, Kernel, REDUCE};
+use super::params::{ReduceParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
 use crate::backend::Tensor;
@@ -15,8 +16,11 @@ fn kernel(entry: &'static str) -> Kernel {
 
 pub(super) fn mean(gpu: &Gpu, x: &GpuTensor, kind: Reduction) -> Result<GpuTensor> {
     let out = gpu.alloc(&[1])?;
-    let mut p = words(&[x.len()])?;
-    p.push(kind.code());
+    let p = ReduceParams {
+        len: word(x.len())?,
+        kind: kind.code(),
+        ..ReduceParams::default()
+    };
     gpu.launch(kernel("mean"), &p, &[x, &out], Grid::OneGroup)?;
     Ok(out)
 }
@@ -29,8 +33,11 @@ pub(super) fn mean_backward(
 ) -> Result<GpuTensor> {
     shapes::expect_same("mean_backward", dy.shape(), &[1])?;
     let dx = gpu.alloc(x.shape())?;
-    let mut p = words(&[x.len()])?;
-    p.push(kind.code());
+    let p = ReduceParams {
+        len: word(x.len())?,
+        kind: kind.code(),
+        ..ReduceParams::default()
+    };
     gpu.launch(
         kernel("mean_backward"),
         &p,
@@ -46,7 +53,12 @@ pub(super) fn diff(gpu: &Gpu, x: &GpuTensor, order: usize) -> Result<GpuTensor> 
     let y = gpu.alloc(&[rows, s - order])?;
     gpu.launch(
         kernel("diff"),
-        &words(&[rows, s, order])?,
+        &ReduceParams {
+            len: word(rows)?,
+            kind: word(s)?,
+            order: word(order)?,
+            _pad: 0,
+        },
         &[x, &y],
         Grid::Threads(y.len()),
     )?;
@@ -59,7 +71,12 @@ pub(super) fn diff_backward(gpu: &Gpu, dy: &GpuTensor, order: usize) -> Result<G
     let dx = gpu.alloc(&[rows, m + order])?;
     gpu.launch(
         kernel("diff_backward"),
-        &words(&[rows, m + order, order])?,
+        &ReduceParams {
+            len: word(rows)?,
+            kind: word(m + order)?,
+            order: word(order)?,
+            _pad: 0,
+        },
         &[dy, &dx],
         Grid::Threads(dx.len()),
     )?;

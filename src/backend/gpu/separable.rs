@@ -3,7 +3,8 @@
 //! Both parameter gradients come from one kernel whose batch sum is split over workgroups and
 //! added up in order by a second.
 
-use super::launch::{Grid, Kernel, MAX_GROUPS_PER_DIM, SEPARABLE, words};
+use super::launch::{Grid, Kernel, MAX_GROUPS_PER_DIM, SEPARABLE};
+use super::params::{SepParams, word};
 use super::{Gpu, GpuTensor};
 use crate::backend::shapes;
 use crate::backend::{SeparableGrads, Tensor};
@@ -46,16 +47,16 @@ impl Split {
 }
 
 /// Parameters for a chunk of `n` sequences of `dims = [N, C, L, U]`.
-fn params(dims: [usize; 4], n: usize, accumulate: bool, split: Split) -> Result<Vec<u32>> {
-    words(&[
-        n,
-        dims[1],
-        dims[2],
-        dims[3],
-        accumulate as usize,
-        split.span,
-        split.splits,
-    ])
+fn params(dims: [usize; 4], n: usize, accumulate: bool, split: Split) -> Result<SepParams> {
+    Ok(SepParams {
+        n: word(n)?,
+        c: word(dims[1])?,
+        l: word(dims[2])?,
+        u: word(dims[3])?,
+        accumulate: accumulate.into(),
+        span: word(split.span)?,
+        splits: word(split.splits)?,
+    })
 }
 
 /// Bytes per sequence of the input and of the output.

@@ -1,6 +1,7 @@
 //! Host side of `shaders/sharing.wgsl`: reverse-complement and mirror weight sharing.
 
-use super::launch::{Grid, Kernel, SHARING, words};
+use super::launch::{Grid, Kernel, SHARING};
+use super::params::{ShareParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
 use crate::backend::{Tensor, shapes};
@@ -19,7 +20,7 @@ pub(super) fn rc_expand(gpu: &Gpu, w: &GpuTensor) -> Result<GpuTensor> {
     let out = gpu.alloc(&shape)?;
     gpu.launch(
         kernel("rc_expand"),
-        &words(&[rows, inner])?,
+        &share(rows, inner)?,
         &[w, &out],
         Grid::Threads(out.len()),
     )?;
@@ -33,7 +34,7 @@ pub(super) fn rc_fold(gpu: &Gpu, g: &GpuTensor) -> Result<GpuTensor> {
     let out = gpu.alloc(&shape)?;
     gpu.launch(
         kernel("rc_fold"),
-        &words(&[rows2 / 2, inner])?,
+        &share(rows2 / 2, inner)?,
         &[g, &out],
         Grid::Threads(out.len()),
     )?;
@@ -45,7 +46,7 @@ pub(super) fn mirror_expand(gpu: &Gpu, v: &GpuTensor, n: usize) -> Result<GpuTen
     let out = gpu.alloc(&[rows, n])?;
     gpu.launch(
         kernel("mirror_expand"),
-        &words(&[rows, n])?,
+        &share(rows, n)?,
         &[v, &out],
         Grid::Threads(out.len()),
     )?;
@@ -57,9 +58,18 @@ pub(super) fn mirror_fold(gpu: &Gpu, g: &GpuTensor) -> Result<GpuTensor> {
     let out = gpu.alloc(&[rows, n.div_ceil(2)])?;
     gpu.launch(
         kernel("mirror_fold"),
-        &words(&[rows, n])?,
+        &share(rows, n)?,
         &[g, &out],
         Grid::Threads(out.len()),
     )?;
     Ok(out)
+}
+
+/// The parameter block of `rows` rows of `inner` values.
+fn share(rows: usize, inner: usize) -> crate::Result<ShareParams> {
+    Ok(ShareParams {
+        rows: word(rows)?,
+        inner: word(inner)?,
+        ..ShareParams::default()
+    })
 }
