@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use super::chunks::per_chunk;
 use super::fast_elementwise::{to_overwrite, window_maxima};
+use super::fast_winograd::{self, Transformed};
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
 use super::scratch::Scratch;
@@ -36,7 +37,7 @@ use crate::backend::{Conv1dSpec, PoolSpec};
 
 /// Where the frames of a chunk of examples put their rows.
 #[derive(Debug, Clone, Copy)]
-struct Frames {
+pub(super) struct Frames {
     /// Frames: examples times phases.
     count: usize,
     /// Dilation: phases per example.
@@ -47,7 +48,7 @@ struct Frames {
 
 impl Frames {
     /// Frames of `m` examples whose padded inputs need `extra` more rows each.
-    fn new(m: usize, d: ConvDims, spec: Conv1dSpec, extra: usize) -> Self {
+    pub(super) fn new(m: usize, d: ConvDims, spec: Conv1dSpec, extra: usize) -> Self {
         let padded = spec.pad_left + d.l + spec.pad_right;
         Frames {
             count: m * spec.dilation,
@@ -56,12 +57,12 @@ impl Frames {
         }
     }
 
-    fn rows(&self) -> usize {
+    pub(super) fn rows(&self) -> usize {
         self.count * self.len
     }
 
     /// Rows per example (all its phases).
-    fn example_rows(&self) -> usize {
+    pub(super) fn example_rows(&self) -> usize {
         self.phases * self.len
     }
 
@@ -82,7 +83,7 @@ impl Frames {
 
     /// `src (m, channels, len)` in frames: `(rows, channels)`, position `p` of example `i`
     /// at the row [`Frames::runs`] gives it, zeros elsewhere.
-    fn fill(
+    pub(super) fn fill(
         &self,
         src: &[f32],
         channels: usize,
@@ -192,24 +193,49 @@ fn reorder(w: &[f32], d: ConvDims, flip: bool) -> Vec<f32> {
     out
 }
 
-/// The convolution of the `m` examples of `x_chunk (m, C, L)` into `out (m, F, L_out)`, with
-/// `weight` reordered as `(K*C, F)`, each value passed through `epilogue`.
-fn conv1d_chunk(
-    x_chunk: &[f32],
-    m: usize,
-    weight: &[f32],
-    d: ConvDims,
-    spec: Conv1dSpec,
-    out: &mut [f32],
-    epilogue: Epilogue,
-) {
-    let g = Frames::new(m, d, spec, 0);
-    let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
-    let input = windows(&frames, g.rows(), d.c, d.k);
-    let mut product = Scratch::take(input.rows() * d.f);
-    matmul_narrow(input, weight, d.f, &mut product);
-    // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
-    g.extract(&product, d.f, d.l_out, 0, out, epilogue);
+/// How a forward pass multiplies: the plain product over overlapping windows, or Winograd's
+/// transformed products ([`fast_winograd`](super::fast_winograd)) where they pay.
+enum Forward {
+    /// `w` reordered as `(K*C, F)`.
+    Plain(Vec<f32>),
+    /// `w` transformed for F(3, 3).
+    Transformed(Transformed),
+}
+
+impl Forward {
+    fn new(w: &[f32], d: ConvDims, spec: Conv1dSpec) -> Self {
+        if fast_winograd::applies(d, spec) {
+            Forward::Transformed(Transformed::new(w, d))
+        } else {
+            Forward::Plain(reorder(w, d, false))
+        }
+    }
+
+    /// The convolution of the `m` examples of `x_chunk (m, C, L)` into `out (m, F, L_out)`,
+    /// each value passed through `epilogue`.
+    fn chunk(
+        &self,
+        x_chunk: &[f32],
+        m: usize,
+        d: ConvDims,
+        spec: Conv1dSpec,
+        out: &mut [f32],
+        epilogue: Epilogue,
+    ) {
+        let weight = match self {
+            Forward::Transformed(t) => {
+                return fast_winograd::conv1d_chunk(x_chunk, m, t, d, spec, out, epilogue);
+            }
+            Forward::Plain(weight) => weight,
+        };
+        let g = Frames::new(m, d, spec, 0);
+        let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
+        let input = windows(&frames, g.rows(), d.c, d.k);
+        let mut product = Scratch::take(input.rows() * d.f);
+        matmul_narrow(input, weight, d.f, &mut product);
+        // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
+        g.extract(&product, d.f, d.l_out, 0, out, epilogue);
+    }
 }
 
 /// `y[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] x[n,c,lo + k*dil - pad_left]`, as
@@ -230,12 +256,12 @@ pub fn conv1d(
         bias: Some(b),
         floor: relu.then_some(0.0),
     };
-    let weight = reorder(w, d, false);
+    let forward = Forward::new(w, d, spec);
     y.par_chunks_mut(CHUNK * d.f * d.l_out)
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
             let m = y_chunk.len() / (d.f * d.l_out);
-            conv1d_chunk(x_chunk, m, &weight, d, spec, y_chunk, epilogue);
+            forward.chunk(x_chunk, m, d, spec, y_chunk, epilogue);
         });
     y
 }
@@ -260,13 +286,13 @@ pub fn conv1d_relu_maxpool(
         bias: Some(b),
         floor: Some(0.0),
     };
-    let weight = reorder(w, d, false);
+    let forward = Forward::new(w, d, spec);
     y.par_chunks_mut(CHUNK * d.f * l_pool)
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
             let m = y_chunk.len() / (d.f * l_pool);
             let mut unpooled = Scratch::take(m * d.f * d.l_out);
-            conv1d_chunk(x_chunk, m, &weight, d, spec, &mut unpooled, epilogue);
+            forward.chunk(x_chunk, m, d, spec, &mut unpooled, epilogue);
             for (pooled, row) in y_chunk
                 .chunks_exact_mut(l_pool)
                 .zip(unpooled.chunks_exact(d.l_out))

@@ -8,6 +8,7 @@ mod chunks;
 mod fast_conv;
 mod fast_elementwise;
 mod fast_separable;
+mod fast_winograd;
 mod gemm;
 pub mod kernels;
 mod narrow;
