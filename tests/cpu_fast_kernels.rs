@@ -24,11 +24,11 @@ fn check(n: usize, c: usize, l: usize, f: usize, k: usize, spec: Conv1dSpec) {
     // float32's rounding of a sum of K*C products of values in [-1, 1] grows as the square
     // root of the terms: 1e-5 covers up to 44 of them, the large benchmark model's 1,920 need
     // more (measured up to 4.6e-5 there: the product kernel sums in order). Undilated
-    // convolutions of 5 taps or more over 16 channels or more go through Winograd's
-    // transforms (entries up to 4), which about double that (measured 3.9e-5 at K*C = 448,
-    // 1.1e-4 at 1,920).
+    // convolutions of 5 taps or more over 16 channels or more go through Winograd's F(4, 4)
+    // transforms (entries up to 12 and down to 1/120), which about quadruple that (measured
+    // 2.1e-4 at K*C = 1,920 on values of about 8; the largest output there is about 60).
     let transformed = spec.dilation == 1 && k >= 5 && c >= 16;
-    let growth = if transformed { 4e-6 } else { 1.5e-6 };
+    let growth = if transformed { 6e-6 } else { 1.5e-6 };
     let forward_atol = 1e-5f32.max(growth * ((k * c) as f32).sqrt());
 
     let y = Cpu
