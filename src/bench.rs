@@ -23,7 +23,7 @@ use crate::backend::Backend;
 use crate::config::Config;
 use crate::data::Batch;
 use crate::model::{INPUT_CHANNELS, Model};
-use crate::training::{BatchSource, Control, Observer, StepEvent, Trainer};
+use crate::training::{BatchSource, Control, EpochEvent, Observer, StartEvent, Trainer};
 
 /// One of the two fixed benchmark models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -247,8 +247,8 @@ impl BatchSource for SameBatch {
 }
 
 /// Counts the warm-up steps, then times steps until both `min_steps` and `seconds` are
-/// reached, reading the clock after a step whose loss it has downloaded (which waits for the
-/// device).
+/// reached. Each epoch of [`SameBatch`] is one step, and the trainer reads its loss before
+/// the epoch ends, so the device has finished when the clock is read.
 struct StepTimer<'o> {
     options: &'o BenchOptions,
     warm: usize,
@@ -258,19 +258,26 @@ struct StepTimer<'o> {
 }
 
 impl<B: Backend> Observer<B> for StepTimer<'_> {
-    fn step(&mut self, event: &StepEvent<'_, B>) -> Result<Control> {
+    fn started(&mut self, _event: &StartEvent<'_>) -> Result<()> {
+        if self.options.warmup == 0 {
+            self.started = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn epoch_ended(&mut self, _event: &EpochEvent<'_, B>) -> Result<Control> {
         if self.warm < self.options.warmup {
             self.warm += 1;
             if self.warm == self.options.warmup {
-                event.backend.download(event.loss)?;
                 self.started = Some(Instant::now());
             }
             return Ok(Control::Continue);
         }
-        let started = *self.started.get_or_insert_with(Instant::now);
+        let started = self
+            .started
+            .expect("the clock starts with the run or after the warm-up");
         self.timed += 1;
         if self.timed >= self.options.min_steps.max(1) {
-            event.backend.download(event.loss)?;
             self.seconds = started.elapsed().as_secs_f64();
             if self.seconds >= self.options.seconds {
                 return Ok(Control::Stop);

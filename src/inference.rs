@@ -96,6 +96,7 @@ pub fn evaluate<B: Backend>(
             ),
         ));
     }
+    check_task_names(model, data.tasks(), "evaluated")?;
     let length = model.input_length();
     if data.length() != length {
         return Err(Error::shape(
@@ -144,4 +145,23 @@ pub fn evaluate<B: Backend>(
             })
         })
         .collect()
+}
+
+/// Where `model` names its tasks (the labels it was trained on, or its weights file's `tasks`
+/// entry), the `what` data's tasks must be those names in that order: a logit belongs to a
+/// task, and data matched by count alone would score one task's logit against another's
+/// labels. Models with the default names `task0`, `task1`, ... take the data's order.
+pub(crate) fn check_task_names<B: Backend>(
+    model: &Model<B>,
+    tasks: &[String],
+    what: &str,
+) -> Result<()> {
+    if model.has_task_names() && tasks != model.task_names() {
+        return Err(Error::Config(format!(
+            "the {what} data's tasks ({}) are not the model's ({}) in the same order; match the label columns to the model's tasks by name (Dataset::with_tasks)",
+            tasks.join(", "),
+            model.task_names().join(", ")
+        )));
+    }
+    Ok(())
 }

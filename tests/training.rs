@@ -3,6 +3,8 @@
 //! other (a source of the same examples gives the same weights; per-step losses add up to the
 //! epoch's).
 
+mod common;
+
 use sepfc::backend::{Backend, cpu::Cpu};
 use sepfc::config::{Config, OptimizerKind, TrainConfig};
 use sepfc::data::{Batch, Dataset};
@@ -11,28 +13,8 @@ use sepfc::training::{
     BatchSource, Control, EpochEvent, Observer, StartEvent, StepEvent, TrainReport, Trainer,
 };
 
-const MODEL: &str = r#"
-[[layers]]
-type = "revcomp_conv1d"
-filters = 3
-kernel_size = 5
-activation = "relu"
-
-[[layers]]
-type = "maxpool1d"
-pool_size = 2
-
-[[layers]]
-type = "separable_fc"
-units = 2
-symmetric = true
-activation = "relu"
-
-[[layers]]
-type = "dense"
-units = 2
-"#;
-
+/// The input length the tests' model reads (common::cli::MODEL: 12 convolved positions, 3
+/// pooled).
 const LENGTH: usize = 20;
 
 /// `n` random sequences with two tasks: "has GATA" and "has CACGTG" (some labels missing).
@@ -68,7 +50,13 @@ fn data(n: usize, seed: u64) -> Dataset {
 }
 
 fn model(seed: u64) -> Model<Cpu> {
-    Model::new(&Cpu, Config::from_toml_str(MODEL).unwrap(), LENGTH, seed).unwrap()
+    Model::new(
+        &Cpu,
+        Config::from_toml_str(common::cli::MODEL).unwrap(),
+        LENGTH,
+        seed,
+    )
+    .unwrap()
 }
 
 fn weights(model: &Model<Cpu>) -> Vec<Vec<f32>> {
@@ -384,4 +372,59 @@ fn data_that_does_not_fit_the_model_is_refused_before_training() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("validation sequences are 18 bp"), "{error}");
+}
+
+#[test]
+fn tasks_are_matched_by_name_not_only_by_count() {
+    let (train, valid) = (data(30, 10), data(20, 11));
+    // the same two tasks in the other order
+    let swap = |d: &Dataset| {
+        let targets = d.targets.chunks(2).flat_map(|t| [t[1], t[0]]).collect();
+        Dataset::new(
+            d.ids.clone(),
+            d.sequences.clone(),
+            vec!["ebox".into(), "gata".into()],
+            targets,
+        )
+        .unwrap()
+    };
+    let mut m = model(7);
+    let error = trainer()
+        .fit(&Cpu, &mut m, &train, Some(&swap(&valid)), &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("validation tasks (ebox, gata)") && error.contains("(gata, ebox)"),
+        "{error}"
+    );
+    // a model that names its tasks trains and is scored only on data in its order
+    m.set_task_names(vec!["gata".into(), "ebox".into()])
+        .unwrap();
+    let error = trainer()
+        .fit(&Cpu, &mut m, &swap(&train), None, &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("training data's tasks (ebox, gata)"),
+        "{error}"
+    );
+    let error = sepfc::inference::evaluate(&Cpu, &m, &swap(&valid), 8)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("evaluated data's tasks (ebox, gata)"),
+        "{error}"
+    );
+    // in its own order it trains, and the swapped data, put back in order by name, scores the same
+    trainer()
+        .epochs(1)
+        .fit(&Cpu, &mut m, &train, None, &mut [])
+        .unwrap();
+    let back = swap(&valid)
+        .with_tasks(m.task_names(), "the swapped labels")
+        .unwrap();
+    assert_eq!(
+        sepfc::inference::evaluate(&Cpu, &m, &back, 8).unwrap(),
+        sepfc::inference::evaluate(&Cpu, &m, &valid, 8).unwrap()
+    );
 }

@@ -44,6 +44,26 @@ use crate::Result;
 use crate::backend::Backend;
 use crate::model::Model;
 
+/// `activation` and `relu` setters on the configs of layers that end in an activation.
+macro_rules! activation_setters {
+    ($($config:ty),*) => {$(
+        impl $config {
+            /// The activation at the layer's output.
+            pub fn activation(mut self, activation: Activation) -> Self {
+                self.activation = activation;
+                self
+            }
+
+            /// Relu at the layer's output.
+            pub fn relu(self) -> Self {
+                self.activation(Activation::Relu)
+            }
+        }
+    )*};
+}
+
+activation_setters!(ConvConfig, SeparableConfig, DenseConfig);
+
 impl ConvConfig {
     /// `filters` filters of `kernel_size` taps: valid padding, no dilation, no activation.
     pub fn new(filters: usize, kernel_size: usize) -> Self {
@@ -66,17 +86,6 @@ impl ConvConfig {
     pub fn dilation(mut self, dilation: usize) -> Self {
         self.dilation = dilation;
         self
-    }
-
-    /// The activation after the convolution.
-    pub fn activation(mut self, activation: Activation) -> Self {
-        self.activation = activation;
-        self
-    }
-
-    /// Relu after the convolution.
-    pub fn relu(self) -> Self {
-        self.activation(Activation::Relu)
     }
 }
 
@@ -156,17 +165,6 @@ impl SeparableConfig {
         self.curvature_max = Some(max);
         self
     }
-
-    /// The activation after the layer.
-    pub fn activation(mut self, activation: Activation) -> Self {
-        self.activation = activation;
-        self
-    }
-
-    /// Relu after the layer.
-    pub fn relu(self) -> Self {
-        self.activation(Activation::Relu)
-    }
 }
 
 impl DenseConfig {
@@ -176,17 +174,6 @@ impl DenseConfig {
             units,
             activation: Activation::None,
         }
-    }
-
-    /// The activation after the layer.
-    pub fn activation(mut self, activation: Activation) -> Self {
-        self.activation = activation;
-        self
-    }
-
-    /// Relu after the layer.
-    pub fn relu(self) -> Self {
-        self.activation(Activation::Relu)
     }
 }
 

@@ -224,6 +224,18 @@ impl Trainer {
                 ));
             }
         }
+        // a task is a column: two sets, or a set and a model that names its tasks, must agree
+        // on which column is which, not only on how many there are
+        if let Some(v) = valid
+            && v.tasks() != train.tasks()
+        {
+            return Err(Error::Config(format!(
+                "the validation tasks ({}) are not the training tasks ({}) in the same order",
+                v.tasks().join(", "),
+                train.tasks().join(", ")
+            )));
+        }
+        crate::inference::check_task_names(model, train.tasks(), "training")?;
         Ok(())
     }
 
@@ -407,15 +419,15 @@ pub fn train<B: Backend + 'static>(
     progress_bar: bool,
     report: impl FnMut(&str),
 ) -> Result<TrainReport> {
+    let mut files = RunFiles::new(folder);
     let from = match folder.resumed() {
         true => {
-            let (resumed, from) = RunFiles::new(folder).resume_point(backend)?;
+            let (resumed, from) = files.resume_point(backend)?;
             *model = resumed;
             Some(from)
         }
         false => None,
     };
-    let mut files = RunFiles::new(folder);
     let mut lines = Lines::new(report);
     let mut bar = ProgressBar::default();
     let mut observers: Vec<&mut dyn Observer<B>> = vec![&mut lines, &mut files];

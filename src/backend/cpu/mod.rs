@@ -18,7 +18,7 @@ mod transpose;
 
 use std::sync::Arc;
 
-use super::shapes::{self, Conv1dSpec, PoolSpec, Reduction};
+use super::shapes::{self, Conv1dSpec, ConvDims, PoolSpec, Reduction};
 use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
 use crate::Result;
 
@@ -103,6 +103,30 @@ impl Cpu {
 }
 
 impl Cpu {
+    /// The dimensions of a convolution's gradient and the gradient arriving at its output,
+    /// `dy (N, F, L_out)`, masked where the fused relu's output `relu_output` (of `dy`'s
+    /// shape) is not positive; shapes checked, errors under `op`.
+    fn output_grad<'a>(
+        op: &'static str,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        dy: &'a CpuTensor,
+        relu_output: Option<&'a CpuTensor>,
+        spec: Conv1dSpec,
+    ) -> Result<(ConvDims, fast_conv::OutputGrad<'a>)> {
+        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
+        let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
+        shapes::expect_same(op, &dy.shape, &[d.n, d.f, d.l_out])?;
+        if let Some(y) = relu_output {
+            shapes::expect_same(op, &y.shape, &dy.shape)?;
+        }
+        let grad = fast_conv::OutputGrad {
+            dy: &dy.data,
+            relu_output: relu_output.map(|y| y.data.as_slice()),
+        };
+        Ok((d, grad))
+    }
+
     /// [`Backend::conv1d_backward`], with `dy` first masked to where `relu_output > 0` when
     /// given ([`Backend::conv1d_relu_backward`]).
     fn convolve_backward(
@@ -114,18 +138,16 @@ impl Cpu {
         spec: Conv1dSpec,
         need_dx: bool,
     ) -> Result<Conv1dGrads<CpuTensor>> {
-        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
-        let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
-        shapes::expect_same("conv1d_backward", &dy.shape, &[d.n, d.f, d.l_out])?;
-        let grad = fast_conv::OutputGrad {
-            dy: &dy.data,
-            relu_output: relu_output.map(|y| y.data.as_slice()),
+        let op = match relu_output {
+            Some(_) => "conv1d_relu_backward",
+            None => "conv1d_backward",
         };
+        let (d, grad) = Self::output_grad(op, x, w, dy, relu_output, spec)?;
         let (dx, dw, db) = fast_conv::conv1d_backward(&x.data, &w.data, grad, d, spec, need_dx);
         Ok(Conv1dGrads {
             dx: dx.map(|v| self.make(v, &x.shape)).transpose()?,
             dw: self.make(dw, &w.shape)?,
-            db: self.make(db, &bias_shape)?,
+            db: self.make(db, &[d.f])?,
         })
     }
 
@@ -138,20 +160,13 @@ impl Cpu {
         relu_output: Option<&CpuTensor>,
         spec: Conv1dSpec,
     ) -> Result<CpuTensor> {
-        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
-        let d = shapes::conv1d_dims(&x.shape, &w.shape, &bias_shape, spec)?;
-        shapes::expect_same("conv1d_input_grad", &dy.shape, &[d.n, d.f, d.l_out])?;
-        if let Some(y) = relu_output {
-            shapes::expect_same("conv1d_relu_input_grad", &y.shape, &dy.shape)?;
-        }
-        let grad = fast_conv::OutputGrad {
-            dy: &dy.data,
-            relu_output: relu_output.map(|y| y.data.as_slice()),
+        let op = match relu_output {
+            Some(_) => "conv1d_relu_input_grad",
+            None => "conv1d_input_grad",
         };
-        self.make(
-            fast_conv::conv1d_input_grad(&w.data, grad, d, spec),
-            &x.shape,
-        )
+        let (d, grad) = Self::output_grad(op, x, w, dy, relu_output, spec)?;
+        let dx = fast_conv::conv1d_input_grad(&w.data, grad, d, spec);
+        self.make(dx, &x.shape)
     }
 }
 
@@ -237,7 +252,6 @@ impl Backend for Cpu {
         spec: Conv1dSpec,
         need_dx: bool,
     ) -> Result<Conv1dGrads<CpuTensor>> {
-        shapes::expect_same("conv1d_relu_backward", &y.shape, &dy.shape)?;
         self.convolve_backward(x, w, dy, Some(y), spec, need_dx)
     }
 
