@@ -27,7 +27,8 @@ use rayon::prelude::*;
 
 use super::chunks::per_chunk;
 use super::fast_elementwise::{to_overwrite, window_maxima};
-use super::fast_winograd::{self, Transformed};
+use super::fast_one_hot::{self, Picks};
+use super::fast_winograd::{self, Destination, Pooling, Transformed};
 use super::gemm::{CHUNK, Matrix};
 use super::narrow::matmul_narrow;
 use super::scratch::Scratch;
@@ -193,19 +194,25 @@ fn reorder(w: &[f32], d: ConvDims, flip: bool) -> Vec<f32> {
     out
 }
 
-/// How a forward pass multiplies: the plain product over overlapping windows, or Winograd's
-/// transformed products ([`fast_winograd`](super::fast_winograd)) where they pay.
+/// How a forward pass multiplies: the plain product over overlapping windows, Winograd's
+/// transformed products ([`fast_winograd`](super::fast_winograd)) or weights picked by one-hot
+/// input ([`fast_one_hot`](super::fast_one_hot)) where they pay.
 enum Forward {
     /// `w` reordered as `(K*C, F)`.
     Plain(Vec<f32>),
-    /// `w` transformed for F(3, 3).
+    /// `w` transformed for Winograd's products.
     Transformed(Transformed),
+    /// `w` laid out for picking, and reordered as for `Plain` for the examples that are not
+    /// one-hot.
+    Picked(Picks, Vec<f32>),
 }
 
 impl Forward {
     fn new(w: &[f32], d: ConvDims, spec: Conv1dSpec) -> Self {
         if fast_winograd::applies(d, spec) {
             Forward::Transformed(Transformed::new(w, d))
+        } else if fast_one_hot::applies(d, w) {
+            Forward::Picked(Picks::new(w, d), reorder(w, d, false))
         } else {
             Forward::Plain(reorder(w, d, false))
         }
@@ -222,20 +229,47 @@ impl Forward {
         out: &mut [f32],
         epilogue: Epilogue,
     ) {
-        let weight = match self {
+        match self {
             Forward::Transformed(t) => {
-                return fast_winograd::conv1d_chunk(x_chunk, m, t, d, spec, out, epilogue);
+                let out = Destination {
+                    values: out,
+                    epilogue,
+                    pool: None,
+                };
+                fast_winograd::conv1d_chunk(x_chunk, m, t, d, spec, out);
             }
-            Forward::Plain(weight) => weight,
-        };
-        let g = Frames::new(m, d, spec, 0);
-        let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
-        let input = windows(&frames, g.rows(), d.c, d.k);
-        let mut product = Scratch::take(input.rows() * d.f);
-        matmul_narrow(input, weight, d.f, &mut product);
-        // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
-        g.extract(&product, d.f, d.l_out, 0, out, epilogue);
+            Forward::Plain(weight) => plain_chunk(weight, x_chunk, m, d, spec, out, epilogue),
+            Forward::Picked(picks, weight) => {
+                let refused = fast_one_hot::conv1d_chunk(x_chunk, m, picks, d, spec, out, epilogue);
+                let (x_size, y_size) = (d.c * d.l, d.f * d.l_out);
+                for e in refused {
+                    let x = &x_chunk[e * x_size..(e + 1) * x_size];
+                    let y = &mut out[e * y_size..(e + 1) * y_size];
+                    plain_chunk(weight, x, 1, d, spec, y, epilogue);
+                }
+            }
+        }
     }
+}
+
+/// [`Forward::chunk`] as one product over overlapping windows of the chunk's frames, with `w`
+/// reordered as `(K*C, F)`.
+fn plain_chunk(
+    weight: &[f32],
+    x_chunk: &[f32],
+    m: usize,
+    d: ConvDims,
+    spec: Conv1dSpec,
+    out: &mut [f32],
+    epilogue: Epilogue,
+) {
+    let g = Frames::new(m, d, spec, 0);
+    let frames = g.fill(x_chunk, d.c, d.l, spec.pad_left, 0);
+    let input = windows(&frames, g.rows(), d.c, d.k);
+    let mut product = Scratch::take(input.rows() * d.f);
+    matmul_narrow(input, weight, d.f, &mut product);
+    // (frame rows, F) -> (m, F, L_out), adding the bias (and clamping at 0)
+    g.extract(&product, d.f, d.l_out, 0, out, epilogue);
 }
 
 /// `y[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] x[n,c,lo + k*dil - pad_left]`, as
@@ -291,6 +325,19 @@ pub fn conv1d_relu_maxpool(
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
             let m = y_chunk.len() / (d.f * l_pool);
+            if let Forward::Transformed(t) = &forward {
+                let pool = Some(Pooling {
+                    spec: pool,
+                    len: l_pool,
+                });
+                let out = Destination {
+                    values: y_chunk,
+                    epilogue,
+                    pool,
+                };
+                fast_winograd::conv1d_chunk(x_chunk, m, t, d, spec, out);
+                return;
+            }
             let mut unpooled = Scratch::take(m * d.f * d.l_out);
             forward.chunk(x_chunk, m, d, spec, &mut unpooled, epilogue);
             for (pooled, row) in y_chunk

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::chunks::per_chunk;
 use super::gemm::{CHUNK, Matrix, matmul};
+use super::narrow::matmul_narrow;
 use super::scratch::Scratch;
 
 /// `(N, C, L)` x `(U, L)` x `(U, C)` -> `(N, U)`; `dims` is `[N, C, L, U]`.
@@ -18,28 +19,40 @@ pub fn separable(x: &[f32], pos: &[f32], chan: &[f32], dims: [usize; 4]) -> Vec<
     if y.is_empty() {
         return y;
     }
-    // per chunk of m examples, xs (m*C, L): s (U, m*C) = pos xs^T, then
-    // y[i,u] = sum_c chan[u,c] s[u, (i,c)]
-    let positional = Matrix::row_major(pos, u, l);
+    // per chunk of m examples, xs (m*C, L): t (m*C, U) = xs pos^T, then
+    // y[i,u] = sum_c chan[u,c] t[(i,c), u], a sum of rows of chan^T scaled elementwise
+    let pos_t = transposed(pos, u, l);
+    let chan_t = transposed(chan, u, c);
     y.par_chunks_mut(CHUNK * u)
         .zip(x.par_chunks((CHUNK * c * l).max(1)))
         .for_each(|(y_chunk, x_chunk)| {
             let rows = y_chunk.len() / u * c;
-            let mut s = Scratch::take(u * rows);
-            matmul(
-                positional,
-                Matrix::row_major(x_chunk, rows, l).t(),
-                &mut s,
-                0.0,
-            );
-            for (unit, s_unit) in s.chunks_exact(rows.max(1)).enumerate() {
-                let weights = &chan[unit * c..(unit + 1) * c];
-                for (i, s_example) in s_unit.chunks_exact(c.max(1)).enumerate() {
-                    y_chunk[i * u + unit] = s_example.iter().zip(weights).map(|(a, b)| a * b).sum();
+            let mut t = Scratch::take(rows * u);
+            matmul_narrow(Matrix::row_major(x_chunk, rows, l), &pos_t, u, &mut t);
+            for (y_example, t_example) in y_chunk
+                .chunks_exact_mut(u)
+                .zip(t.chunks_exact((c * u).max(1)))
+            {
+                y_example.fill(0.0);
+                for (t_row, chan_row) in t_example.chunks_exact(u).zip(chan_t.chunks_exact(u)) {
+                    for ((out, a), b) in y_example.iter_mut().zip(t_row).zip(chan_row) {
+                        *out += a * b;
+                    }
                 }
             }
         });
     y
+}
+
+/// `a (rows, cols)` row-major, transposed: `(cols, rows)` row-major.
+fn transposed(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; a.len()];
+    for (r, row) in a.chunks_exact(cols.max(1)).enumerate().take(rows) {
+        for (j, v) in row.iter().enumerate() {
+            out[j * rows + r] = *v;
+        }
+    }
+    out
 }
 
 /// Gradients of [`separable`]: `(dx if need_dx, dpos, dchan)`, as

@@ -7,6 +7,7 @@
 mod chunks;
 mod fast_conv;
 mod fast_elementwise;
+mod fast_one_hot;
 mod fast_separable;
 mod fast_winograd;
 mod gemm;
