@@ -159,6 +159,48 @@ pub fn conv1d_chunk(
     spec: Conv1dSpec,
     out: Destination,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        unsafe { avx512::conv1d_chunk(x_chunk, m, t, d, spec, out) };
+        return;
+    }
+    by_tiling(x_chunk, m, t, d, spec, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+
+    /// [`super::conv1d_chunk`] with the transforms, pooling and loops around the products
+    /// compiled for AVX-512 (inlined here): 16 lanes and fused multiply-adds instead of the
+    /// baseline's 4 lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn conv1d_chunk(
+        x_chunk: &[f32],
+        m: usize,
+        t: &Transformed,
+        d: ConvDims,
+        spec: Conv1dSpec,
+        out: Destination,
+    ) {
+        by_tiling(x_chunk, m, t, d, spec, out);
+    }
+}
+
+/// [`conv1d_chunk`] with the scheme its weights were transformed for.
+#[inline(always)]
+fn by_tiling(
+    x_chunk: &[f32],
+    m: usize,
+    t: &Transformed,
+    d: ConvDims,
+    spec: Conv1dSpec,
+    out: Destination,
+) {
     match t.tiling {
         Tiling::F44 => chunk::<F44>(x_chunk, m, t, d, spec, out),
         Tiling::F55 => chunk::<F55>(x_chunk, m, t, d, spec, out),
@@ -166,6 +208,7 @@ pub fn conv1d_chunk(
 }
 
 /// [`conv1d_chunk`] with the scheme `S`.
+#[inline(always)]
 fn chunk<S: Scheme>(
     x_chunk: &[f32],
     m: usize,
@@ -267,15 +310,23 @@ fn chunk<S: Scheme>(
 
 /// `pooled (len, F)` from `rows (positions, F)`: row `o` the elementwise maximum of rows
 /// `o * stride .. o * stride + size`.
+#[inline(always)]
 fn pool_rows(rows: &[f32], f: usize, pool: Pooling, pooled: &mut [f32]) {
+    /// Filters per pass: a maximum kept in registers while the window's rows stream past.
+    const LANES: usize = 16;
     for (o, out) in pooled.chunks_exact_mut(f).enumerate().take(pool.len) {
         let first = o * pool.spec.stride;
-        out.copy_from_slice(&rows[first * f..(first + 1) * f]);
-        for i in 1..pool.spec.size {
-            let row = &rows[(first + i) * f..(first + i + 1) * f];
-            for (best, &v) in out.iter_mut().zip(row) {
-                *best = if v > *best { v } else { *best };
+        for j0 in (0..f).step_by(LANES) {
+            let width = (f - j0).min(LANES);
+            let mut best = [f32::NEG_INFINITY; LANES];
+            best[..width].copy_from_slice(&rows[first * f + j0..first * f + j0 + width]);
+            for i in 1..pool.spec.size {
+                let row = &rows[(first + i) * f + j0..(first + i) * f + j0 + width];
+                for (b, &v) in best.iter_mut().zip(row) {
+                    *b = if v > *b { v } else { *b };
+                }
             }
+            out[j0..j0 + width].copy_from_slice(&best[..width]);
         }
     }
 }
@@ -293,6 +344,7 @@ impl Scheme for F44 {
         &[0.0, 0.0, 0.0, 1.0 / 2.0],
     ];
 
+    #[inline(always)]
     fn input_transform(x: &[&[f32]; MAX_POINTS], v: &mut [&mut [f32]; MAX_POINTS]) {
         let [x0, x1, x2, x3, x4, x5, x6, ..] = *x;
         let [v0, v1, v2, v3, v4, v5, v6, ..] = v;
@@ -313,6 +365,7 @@ impl Scheme for F44 {
         }
     }
 
+    #[inline(always)]
     fn output_transform(m: &[&[f32]; MAX_POINTS], y: &mut [&mut [f32]; MAX_POINTS]) {
         let [m0, m1, m2, m3, m4, m5, m6, ..] = *m;
         let [y0, y1, y2, y3, ..] = y;
@@ -371,6 +424,7 @@ impl Scheme for F55 {
         &[0.0, 0.0, 0.0, 0.0, 1.0 / 4.0],
     ];
 
+    #[inline(always)]
     fn input_transform(x: &[&[f32]; MAX_POINTS], v: &mut [&mut [f32]; MAX_POINTS]) {
         let [x0, x1, x2, x3, x4, x5, x6, x7, x8] = *x;
         let [v0, v1, v2, v3, v4, v5, v6, v7, v8] = v;
@@ -398,6 +452,7 @@ impl Scheme for F55 {
         }
     }
 
+    #[inline(always)]
     fn output_transform(m: &[&[f32]; MAX_POINTS], y: &mut [&mut [f32]; MAX_POINTS]) {
         let [m0, m1, m2, m3, m4, m5, m6, m7, m8] = *m;
         let [y0, y1, y2, y3, y4, ..] = y;
