@@ -178,6 +178,10 @@ impl<'b, B: Backend> Tape<'b, B> {
         let (xt, pt, ct) = (self.val(x), self.val(pos), self.val(chan));
         let y = self.backend.separable(&xt, &pt, &ct)?;
         Ok(self.record(y, &[x, pos, chan], move |be, dy, want| {
+            if !(want[1] || want[2]) {
+                let dx = be.separable_input_grad(&xt, &pt, &ct, dy)?;
+                return Ok(vec![Some(dx), None, None]);
+            }
             let g = be.separable_backward(&xt, &pt, &ct, dy, want[0])?;
             Ok(vec![g.dx, Some(g.dpos), Some(g.dchan)])
         }))
@@ -188,6 +192,9 @@ impl<'b, B: Backend> Tape<'b, B> {
         let (xt, wt) = (self.val(x), self.val(w));
         let y = self.backend.dense(&xt, &wt, self.value(b))?;
         Ok(self.record(y, &[x, w, b], move |be, dy, want| {
+            if !(want[1] || want[2]) {
+                return Ok(vec![Some(be.dense_input_grad(&xt, &wt, dy)?), None, None]);
+            }
             let g = be.dense_backward(&xt, &wt, dy, want[0])?;
             Ok(vec![g.dx, Some(g.dw), Some(g.db)])
         }))

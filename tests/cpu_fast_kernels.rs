@@ -255,19 +255,25 @@ fn benchmark_shaped_convolutions_match_reference() {
 
 /// Input with at most one nonzero channel per position (one-hot DNA: N as zeros, an IUPAC
 /// code's single channel at 0.5) picks weights instead of multiplying ([`Cpu`]'s one-hot
-/// path): forward, fused relu and fused relu and pooling against the reference loops. Two
-/// examples of each batch carry a position with two nonzero channels and take the product
-/// path; a non-finite weight sends every example there, and NaN reaches every output as in
-/// the reference. 12 filters: one block of 8 side by side, 4 one at a time.
+/// path): forward, fused relu and fused relu and pooling against the reference loops. Most
+/// examples hold only 0s and 1s (picked a pair of taps at a time), two hold a 0.5 (picked a
+/// tap at a time, scaled), two a position with two nonzero channels (the product path); odd
+/// and even kernels, padding and dilation; 13 filters and 86 outputs, so that full blocks of
+/// filters and outputs and ragged ones are all taken. A non-finite weight sends every example
+/// to the product path, and NaN reaches every output as in the reference.
 #[test]
 fn one_hot_input_matches_reference() {
-    let (n, c, l, f, k) = (11, 4, 37, 12, 15);
+    let (n, c, l, f) = (11, 4, 100, 13);
     let mut rng = rng(7);
     let mut x = vec![0.0f32; n * c * l];
     for i in 0..n {
         for p in 0..l {
             let channel = rng.random_range(0..=c); // c: N, all zeros
-            let value = if p % 5 == 2 { 0.5 } else { 1.0 };
+            let value = if (i == 1 || i == 6) && p % 5 == 2 {
+                0.5
+            } else {
+                1.0
+            };
             if channel < c {
                 x[(i * c + channel) * l + p] = value;
             }
@@ -277,42 +283,41 @@ fn one_hot_input_matches_reference() {
         x[(i * c) * l + 20] = 1.0;
         x[(i * c + 2) * l + 20] = 1.0;
     }
-    let (w, b) = (uniform(&mut rng, f * c * k), uniform(&mut rng, f));
     let up = |v: &[f32], shape: &[usize]| Cpu.upload(v, shape).unwrap();
     let pool = PoolSpec { size: 4, stride: 4 };
-    let specs = [
-        Conv1dSpec::valid(1),
-        Conv1dSpec::same(k, 1),
-        Conv1dSpec::valid(2),
-    ];
-    for spec in specs {
-        let what = format!("one-hot conv1d {spec:?}");
-        let d = conv1d_dims(&[n, c, l], &[f, c, k], &[f], spec).unwrap();
-        let (xt, wt, bt) = (up(&x, &[n, c, l]), up(&w, &[f, c, k]), up(&b, &[f]));
-        let expected = kernels::conv1d(&x, &w, &b, d, spec);
-        let y = Cpu
-            .download(&Cpu.conv1d(&xt, &wt, &bt, spec).unwrap())
-            .unwrap();
-        assert_close(&what, &y, &expected, 1e-5, 1e-5);
-        let clamped: Vec<f32> = expected.iter().map(|v| v.max(0.0)).collect();
-        let fused = Cpu.conv1d_relu(&xt, &wt, &bt, spec).unwrap();
-        assert_close(
-            &format!("{what} relu"),
-            &Cpu.download(&fused).unwrap(),
-            &clamped,
-            1e-5,
-            1e-5,
-        );
-        let l_pool = (d.l_out - pool.size) / pool.stride + 1;
-        let pooled = Cpu.conv1d_relu_maxpool(&xt, &wt, &bt, spec, pool).unwrap();
-        assert_close(
-            &format!("{what} relu and pool"),
-            &Cpu.download(&pooled).unwrap(),
-            &kernels::maxpool1d(&clamped, n * f, d.l_out, l_pool, pool),
-            1e-5,
-            1e-5,
-        );
+    for k in [15, 14] {
+        let (w, b) = (uniform(&mut rng, f * c * k), uniform(&mut rng, f));
+        let specs = [
+            Conv1dSpec::valid(1),
+            Conv1dSpec::same(k, 1),
+            Conv1dSpec::valid(2),
+        ];
+        for spec in specs {
+            let what = format!("one-hot conv1d k={k} {spec:?}");
+            let d = conv1d_dims(&[n, c, l], &[f, c, k], &[f], spec).unwrap();
+            let (xt, wt, bt) = (up(&x, &[n, c, l]), up(&w, &[f, c, k]), up(&b, &[f]));
+            let expected = kernels::conv1d(&x, &w, &b, d, spec);
+            let y = Cpu
+                .download(&Cpu.conv1d(&xt, &wt, &bt, spec).unwrap())
+                .unwrap();
+            assert_close(&what, &y, &expected, 1e-5, 1e-5);
+            let clamped: Vec<f32> = expected.iter().map(|v| v.max(0.0)).collect();
+            let fused = Cpu.conv1d_relu(&xt, &wt, &bt, spec).unwrap();
+            let fused = Cpu.download(&fused).unwrap();
+            assert_close(&format!("{what} relu"), &fused, &clamped, 1e-5, 1e-5);
+            let l_pool = (d.l_out - pool.size) / pool.stride + 1;
+            let pooled = Cpu.conv1d_relu_maxpool(&xt, &wt, &bt, spec, pool).unwrap();
+            assert_close(
+                &format!("{what} relu and pool"),
+                &Cpu.download(&pooled).unwrap(),
+                &kernels::maxpool1d(&clamped, n * f, d.l_out, l_pool, pool),
+                1e-5,
+                1e-5,
+            );
+        }
     }
+    let k = 15;
+    let (w, b) = (uniform(&mut rng, f * c * k), uniform(&mut rng, f));
     let mut broken = w.clone();
     broken[5] = f32::NAN;
     let spec = Conv1dSpec::valid(1);
@@ -402,6 +407,40 @@ fn check_separable(n: usize, c: usize, l: usize, u: usize) {
             1e-4,
         );
     }
+    // the input gradient alone
+    let dx = Cpu
+        .separable_input_grad(&xt, &post, &chant, &up(&dy, &[n, u]))
+        .unwrap();
+    assert_eq!(dx.shape(), [n, c, l], "{what}");
+    let (expected_dx, _, _) = kernels::separable_backward(&x, &pos, &chan, &dy, dims, true);
+    assert_close(
+        &format!("{what} dx alone"),
+        &Cpu.download(&dx).unwrap(),
+        &expected_dx.unwrap(),
+        1e-5,
+        1e-4,
+    );
+}
+
+/// The dense layer's input gradient alone against the `dx` of its full backward.
+#[test]
+fn dense_input_gradient_alone_matches_the_full_backward() {
+    let (n, i, o) = (5, 7, 3);
+    let mut rng = rng(11);
+    let (x, w, dy) = (
+        uniform(&mut rng, n * i),
+        uniform(&mut rng, o * i),
+        uniform(&mut rng, n * o),
+    );
+    let up = |v: &[f32], shape: &[usize]| Cpu.upload(v, shape).unwrap();
+    let (xt, wt, dyt) = (up(&x, &[n, i]), up(&w, &[o, i]), up(&dy, &[n, o]));
+    let alone = Cpu.dense_input_grad(&xt, &wt, &dyt).unwrap();
+    let full = Cpu.dense_backward(&xt, &wt, &dyt, true).unwrap();
+    let full = Cpu.download(full.dx.as_ref().unwrap()).unwrap();
+    assert_eq!(Cpu.download(&alone).unwrap(), full);
+    // by hand: dx[0, 0] = sum_o dy[0, o] w[o, 0]
+    let by_hand: f32 = (0..o).map(|k| dy[k] * w[k * i]).sum();
+    assert!((full[0] - by_hand).abs() < 1e-6);
 }
 
 #[test]

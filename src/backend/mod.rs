@@ -265,6 +265,21 @@ pub trait Backend {
         need_dx: bool,
     ) -> Result<SeparableGrads<Self::Tensor>>;
 
+    /// The input gradient of [`Backend::separable`] alone, `(N, C, L)`:
+    /// `dx[n,c,l] = sum_u dy[n,u] chan[u,c] pos[u,l]`, for gradients with respect to the input
+    /// that need no weight gradient. The CPU backend skips the weight gradients; the default
+    /// computes and drops them.
+    fn separable_input_grad(
+        &self,
+        x: &Self::Tensor,
+        pos: &Self::Tensor,
+        chan: &Self::Tensor,
+        dy: &Self::Tensor,
+    ) -> Result<Self::Tensor> {
+        let g = self.separable_backward(x, pos, chan, dy, true)?;
+        Ok(g.dx.expect("need_dx was set"))
+    }
+
     /// Dense layer: `x (N, I)`, `w (O, I)`, `b (O)` -> `x w^T + b`, `(N, O)`.
     fn dense(&self, x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
 
@@ -276,6 +291,18 @@ pub trait Backend {
         dy: &Self::Tensor,
         need_dx: bool,
     ) -> Result<DenseGrads<Self::Tensor>>;
+
+    /// The input gradient of [`Backend::dense`] alone, `dy w`, `(N, I)`; the CPU backend skips
+    /// the weight and bias gradients, the default computes and drops them.
+    fn dense_input_grad(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        dy: &Self::Tensor,
+    ) -> Result<Self::Tensor> {
+        let g = self.dense_backward(x, w, dy, true)?;
+        Ok(g.dx.expect("need_dx was set"))
+    }
 
     /// `max(x, 0)`.
     fn relu(&self, x: &Self::Tensor) -> Result<Self::Tensor>;

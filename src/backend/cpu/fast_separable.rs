@@ -55,6 +55,37 @@ fn transposed(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
+/// `a (U, m*C)`, `a[u, (i,c)] = dy[i,u] chan[u,c]`, for a chunk of `m` examples of `dy`;
+/// `dims` is `[m, C, U]`.
+fn scaled_channels(chan: &[f32], dy: &[f32], [m, c, u]: [usize; 3]) -> Scratch {
+    let mut a = Scratch::take(u * m * c);
+    for (unit, a_unit) in a.chunks_exact_mut((m * c).max(1)).enumerate() {
+        let weights = &chan[unit * c..(unit + 1) * c];
+        for (i, a_example) in a_unit.chunks_exact_mut(c.max(1)).enumerate() {
+            let gu = dy[i * u + unit];
+            for (out, w) in a_example.iter_mut().zip(weights) {
+                *out = gu * w;
+            }
+        }
+    }
+    a
+}
+
+/// The input gradient of [`separable`] alone, `dx (N, C, L) = a^T pos` per chunk with `a`
+/// as in [`separable_backward`]: no weight gradient is computed.
+pub fn separable_input_grad(pos: &[f32], chan: &[f32], dy: &[f32], dims: [usize; 4]) -> Vec<f32> {
+    let [n, c, l, u] = dims;
+    let positional = Matrix::row_major(pos, u, l);
+    let (dx, _) = per_chunk(n, c * l, true, |chunk, dx| {
+        let first = chunk * CHUNK;
+        let m = CHUNK.min(n - first);
+        let a = scaled_channels(chan, &dy[first * u..(first + m) * u], [m, c, u]);
+        let dx = dx.expect("per_chunk hands out dx with need_dx");
+        matmul(Matrix::row_major(&a, u, m * c).t(), positional, dx, 0.0);
+    });
+    dx.expect("need_dx was set")
+}
+
 /// Gradients of [`separable`]: `(dx if need_dx, dpos, dchan)`, as
 /// [`kernels::separable_backward`](super::kernels::separable_backward).
 pub fn separable_backward(
@@ -79,16 +110,7 @@ pub fn separable_backward(
         let rows = m * c;
         let xs = Matrix::row_major(&x[first * c * l..(first + m) * c * l], rows, l);
         let g = &dy[first * u..(first + m) * u];
-        let mut a = Scratch::take(u * rows);
-        for (unit, a_unit) in a.chunks_exact_mut(rows.max(1)).enumerate() {
-            let weights = &chan[unit * c..(unit + 1) * c];
-            for (i, a_example) in a_unit.chunks_exact_mut(c.max(1)).enumerate() {
-                let gu = g[i * u + unit];
-                for (out, w) in a_example.iter_mut().zip(weights) {
-                    *out = gu * w;
-                }
-            }
-        }
+        let a = scaled_channels(chan, g, [m, c, u]);
         let a = Matrix::row_major(&a, u, rows);
         let mut dpos = vec![0.0f32; u * l];
         matmul(a, xs, &mut dpos, 0.0);

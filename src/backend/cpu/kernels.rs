@@ -283,15 +283,7 @@ pub fn dense_backward<T: Real>(
 ) -> (Option<Vec<T>>, Vec<T>, Vec<T>) {
     let [n_, i_, o_] = dims;
     let g = |n: usize, o: usize| dy[n * o_ + o].to_f64();
-    let dx = need_dx.then(|| {
-        let mut dx = Vec::with_capacity(n_ * i_);
-        for n in 0..n_ {
-            for i in 0..i_ {
-                dx.push(r((0..o_).map(|o| g(n, o) * w[o * i_ + i].to_f64()).sum()));
-            }
-        }
-        dx
-    });
+    let dx = need_dx.then(|| dense_input_grad(w, dy, dims));
     let mut dw = Vec::with_capacity(o_ * i_);
     for o in 0..o_ {
         for i in 0..i_ {
@@ -300,6 +292,19 @@ pub fn dense_backward<T: Real>(
     }
     let db = (0..o_).map(|o| r((0..n_).map(|n| g(n, o)).sum())).collect();
     (dx, dw, db)
+}
+
+/// The `dx` of [`dense_backward`] alone: `dx[n, i] = sum_o dy[n, o] w[o, i]`.
+pub fn dense_input_grad<T: Real>(w: &[T], dy: &[T], dims: [usize; 3]) -> Vec<T> {
+    let [n_, i_, o_] = dims;
+    let mut dx = Vec::with_capacity(n_ * i_);
+    for n in 0..n_ {
+        for i in 0..i_ {
+            let terms = (0..o_).map(|o| dy[n * o_ + o].to_f64() * w[o * i_ + i].to_f64());
+            dx.push(r(terms.sum()));
+        }
+    }
+    dx
 }
 
 /// `max(x, 0)`.

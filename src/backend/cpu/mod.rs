@@ -359,6 +359,19 @@ impl Backend for Cpu {
         })
     }
 
+    fn separable_input_grad(
+        &self,
+        x: &CpuTensor,
+        pos: &CpuTensor,
+        chan: &CpuTensor,
+        dy: &CpuTensor,
+    ) -> Result<CpuTensor> {
+        let dims = shapes::separable_dims(&x.shape, &pos.shape, &chan.shape)?;
+        shapes::expect_same("separable_input_grad", &dy.shape, &[dims[0], dims[3]])?;
+        let dx = fast_separable::separable_input_grad(&pos.data, &chan.data, &dy.data, dims);
+        self.make(dx, &x.shape)
+    }
+
     fn dense(&self, x: &CpuTensor, w: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
         let dims = shapes::dense_dims(&x.shape, &w.shape, &b.shape)?;
         let y = kernels::dense(&x.data, &w.data, &b.data, dims);
@@ -381,6 +394,13 @@ impl Backend for Cpu {
             dw: self.make(dw, &w.shape)?,
             db: self.make(db, &bias_shape)?,
         })
+    }
+
+    fn dense_input_grad(&self, x: &CpuTensor, w: &CpuTensor, dy: &CpuTensor) -> Result<CpuTensor> {
+        let bias_shape = [w.shape.first().copied().unwrap_or(0)];
+        let dims = shapes::dense_dims(&x.shape, &w.shape, &bias_shape)?;
+        shapes::expect_same("dense_input_grad", &dy.shape, &[dims[0], dims[2]])?;
+        self.make(kernels::dense_input_grad(&w.data, &dy.data, dims), &x.shape)
     }
 
     fn relu(&self, x: &CpuTensor) -> Result<CpuTensor> {
