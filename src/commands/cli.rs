@@ -36,7 +36,7 @@ pub enum Command {
     /// Simulate sequences with motifs planted on either strand: writes sequences.fa,
     /// labels.tsv (one 0/1 column per motif) and embeddings.tsv (every planted site).
     Simulate(SimulateArgs),
-    /// Train a model from a config file (see examples/ and README.md) on its [data].
+    /// Train a model from a config file (see examples/ and README.md) on its `[data]`.
     Train(TrainArgs),
     /// Train separable models and their dense baselines (parameter-matched twin, same units)
     /// over random hyperparameter draws and seeds; results in OUT/results.json. Rerunning
@@ -86,12 +86,12 @@ pub struct ExperimentArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Train nothing here: write a Snakemake workflow into this folder instead, one
-    /// self-contained training config per run (jobs/<run>.toml), trained by `sepfc train` and
+    /// self-contained training config per run (`jobs/<run>.toml`), trained by `sepfc train` and
     /// scored by `sepfc evaluate`, then gathered into OUT as a local run would be.
     #[arg(long, conflicts_with = "gather")]
     pub plan: Option<PathBuf>,
     /// Train nothing: read every run's result from what the planned jobs wrote under OUT
-    /// (runs/<run>/training.json, scores/<run>.json) and write results.json, report.md and the
+    /// (`runs/<run>/training.json`, `scores/<run>.json`) and write results.json, report.md and the
     /// figures (the workflow's last job).
     #[arg(long)]
     pub gather: bool,

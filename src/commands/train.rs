@@ -44,7 +44,7 @@ pub struct Overrides {
 /// Everything `sepfc train` needs (its command-line arguments).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// The TOML config: [data], [train] and the [[layers]] list. Paths in it are relative to
+    /// The TOML config: `[data]`, `[train]` and the `[[layers]]` list. Paths in it are relative to
     /// its folder.
     #[arg(long)]
     pub config: PathBuf,

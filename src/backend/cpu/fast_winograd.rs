@@ -172,6 +172,37 @@ pub fn conv1d_chunk(
 mod avx512 {
     use super::*;
 
+    /// [`super::pool_rows`] 16 filters at a time, the maximum kept in a register
+    /// (`max_ps(v, best)` is `v > best ? v : best`).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F; `rows` and `pooled` as [`super::pool_rows`] checks.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn pool_rows(rows: &[f32], f: usize, pool: Pooling, pooled: &mut [f32]) {
+        use std::arch::x86_64::*;
+        for o in 0..pool.len {
+            let first = o * pool.spec.stride;
+            for j in (0..f).step_by(16) {
+                let width = (f - j).min(16);
+                let mask: __mmask16 = if width == 16 {
+                    0xFFFF
+                } else {
+                    (1 << width) - 1
+                };
+                // SAFETY: the mask keeps loads and stores to the `f` values of a row; the rows
+                // lie inside `rows` and `pooled` (the caller's contract).
+                unsafe {
+                    let at = |i: usize| rows.as_ptr().add((first + i) * f + j);
+                    let mut best = _mm512_maskz_loadu_ps(mask, at(0));
+                    for i in 1..pool.spec.size {
+                        best = _mm512_max_ps(_mm512_maskz_loadu_ps(mask, at(i)), best);
+                    }
+                    _mm512_mask_storeu_ps(pooled.as_mut_ptr().add(o * f + j), mask, best);
+                }
+            }
+        }
+    }
+
     /// [`super::conv1d_chunk`] with the transforms, pooling and loops around the products
     /// compiled for AVX-512 (inlined here): 16 lanes and fused multiply-adds instead of the
     /// baseline's 4 lanes.
@@ -309,24 +340,28 @@ fn chunk<S: Scheme>(
 }
 
 /// `pooled (len, F)` from `rows (positions, F)`: row `o` the elementwise maximum of rows
-/// `o * stride .. o * stride + size`.
-#[inline(always)]
+/// `o * stride .. o * stride + size`, a value taken over the best so far only where it is
+/// greater (as [`window_maxima`](super::fast_elementwise) does).
 fn pool_rows(rows: &[f32], f: usize, pool: Pooling, pooled: &mut [f32]) {
-    /// Filters per pass: a maximum kept in registers while the window's rows stream past.
-    const LANES: usize = 16;
+    assert!(
+        pool.len == 0 || rows.len() >= ((pool.len - 1) * pool.spec.stride + pool.spec.size) * f
+    );
+    assert!(pooled.len() >= pool.len * f);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above); the asserts keep every window's
+        // rows inside `rows` and every pooled row inside `pooled`.
+        unsafe { avx512::pool_rows(rows, f, pool, pooled) };
+        return;
+    }
     for (o, out) in pooled.chunks_exact_mut(f).enumerate().take(pool.len) {
         let first = o * pool.spec.stride;
-        for j0 in (0..f).step_by(LANES) {
-            let width = (f - j0).min(LANES);
-            let mut best = [f32::NEG_INFINITY; LANES];
-            best[..width].copy_from_slice(&rows[first * f + j0..first * f + j0 + width]);
-            for i in 1..pool.spec.size {
-                let row = &rows[(first + i) * f + j0..(first + i) * f + j0 + width];
-                for (b, &v) in best.iter_mut().zip(row) {
-                    *b = if v > *b { v } else { *b };
-                }
+        out.copy_from_slice(&rows[first * f..(first + 1) * f]);
+        for i in 1..pool.spec.size {
+            let row = &rows[(first + i) * f..(first + i + 1) * f];
+            for (best, &v) in out.iter_mut().zip(row) {
+                *best = if v > *best { v } else { *best };
             }
-            out[j0..j0 + width].copy_from_slice(&best[..width]);
         }
     }
 }

@@ -243,8 +243,8 @@ params! {
     }
 }
 
-/// The shader structs [`params!`] mirrors, for the reflection test: `(shader, struct,
-/// fields, size in bytes)`.
+/// The shader structs the `params!` declarations above mirror, for the reflection test:
+/// `(shader, struct, fields, size in bytes)`.
 pub fn all() -> Vec<(&'static str, &'static str, &'static [Field], usize)> {
     fn entry<P: ShaderParams>() -> (&'static str, &'static str, &'static [Field], usize) {
         (P::SHADER, P::WGSL_STRUCT, P::FIELDS, size_of::<P>())
