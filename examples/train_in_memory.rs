@@ -93,6 +93,7 @@ fn main() -> sepfc::Result<()> {
             return Ok(());
         }
     };
+    println!("GPU adapter: {}", gpu.describe());
     let on_gpu = train_on(&gpu, &train, &valid)?;
     println!("GPU: held-out auROC {:.3}", auroc(&on_gpu));
     for (c, g) in cpu.epochs.iter().zip(&on_gpu.epochs) {
