@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::Result;
-use crate::backend::Backend;
+use crate::backend::{Backend, CommandCounts};
 use crate::config::Config;
 use crate::data::Batch;
 use crate::model::{INPUT_CHANNELS, Model};
@@ -185,6 +185,37 @@ pub struct BenchReport {
     pub peak_rss_mib: Option<f64>,
     /// Peak device memory held by the backend in MiB (GPU backends).
     pub peak_device_mib: Option<f64>,
+    /// What one timed training step sent to the device, on average (GPU backends).
+    pub train_step_commands: Option<StepCommands>,
+}
+
+/// [`CommandCounts`] per training step, averaged over the timed steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StepCommands {
+    /// Command buffers submitted.
+    pub submits: f64,
+    /// Kernel dispatches.
+    pub dispatches: f64,
+    /// Copies between device buffers.
+    pub copies: f64,
+    /// Bytes read back to the host.
+    pub bytes_read: f64,
+    /// Device buffers created.
+    pub buffers_created: f64,
+}
+
+impl StepCommands {
+    /// `counts` spread over `steps` steps.
+    fn per_step(counts: CommandCounts, steps: usize) -> Self {
+        let per = |v: u64| v as f64 / steps.max(1) as f64;
+        Self {
+            submits: per(counts.submits),
+            dispatches: per(counts.dispatches),
+            copies: per(counts.copies),
+            bytes_read: per(counts.bytes_read),
+            buffers_created: per(counts.buffers_created),
+        }
+    }
 }
 
 /// The process's peak resident set size in MiB, from `/proc/self/status` (Linux only).
@@ -255,6 +286,9 @@ struct StepTimer<'o> {
     started: Option<Instant>,
     timed: usize,
     seconds: f64,
+    /// The backend's command counts when the clock started, and over the timed steps.
+    commands_at_start: Option<CommandCounts>,
+    commands: Option<CommandCounts>,
 }
 
 impl<B: Backend> Observer<B> for StepTimer<'_> {
@@ -265,13 +299,17 @@ impl<B: Backend> Observer<B> for StepTimer<'_> {
         Ok(())
     }
 
-    fn epoch_ended(&mut self, _event: &EpochEvent<'_, B>) -> Result<Control> {
+    fn epoch_ended(&mut self, event: &EpochEvent<'_, B>) -> Result<Control> {
         if self.warm < self.options.warmup {
             self.warm += 1;
             if self.warm == self.options.warmup {
+                self.commands_at_start = event.backend.commands();
                 self.started = Some(Instant::now());
             }
             return Ok(Control::Continue);
+        }
+        if let (Some(now), Some(start)) = (event.backend.commands(), self.commands_at_start) {
+            self.commands = Some(now.since(start));
         }
         let started = self
             .started
@@ -328,6 +366,8 @@ pub fn run_bench<B: Backend + 'static>(backend: &B, options: &BenchOptions) -> R
         started: None,
         timed: 0,
         seconds: 0.0,
+        commands_at_start: None,
+        commands: None,
     };
     Trainer::new()
         .lr(1e-3)
@@ -358,5 +398,8 @@ pub fn run_bench<B: Backend + 'static>(backend: &B, options: &BenchOptions) -> R
         peak_device_mib: backend
             .peak_memory_bytes()
             .map(|b| b as f64 / (1024.0 * 1024.0)),
+        train_step_commands: timer
+            .commands
+            .map(|counts| StepCommands::per_step(counts, train_steps)),
     })
 }

@@ -98,6 +98,36 @@ pub struct AdamTarget<'a, T> {
     pub v: &'a mut T,
 }
 
+/// How many commands a backend has sent to its device since it was opened, for tests and
+/// profiling ([`Backend::commands`]); [`CommandCounts::since`] gives those of a stretch of
+/// work, such as one training step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommandCounts {
+    /// Kernel dispatches.
+    pub dispatches: u64,
+    /// Buffer-to-buffer copies on the device (readbacks not included).
+    pub copies: u64,
+    /// Command buffers submitted to the device's queue.
+    pub submits: u64,
+    /// Bytes copied back to the host.
+    pub bytes_read: u64,
+    /// Device buffers created (a pooled buffer reused is not counted).
+    pub buffers_created: u64,
+}
+
+impl CommandCounts {
+    /// The counts from `earlier` to `self`.
+    pub fn since(self, earlier: CommandCounts) -> CommandCounts {
+        CommandCounts {
+            dispatches: self.dispatches - earlier.dispatches,
+            copies: self.copies - earlier.copies,
+            submits: self.submits - earlier.submits,
+            bytes_read: self.bytes_read - earlier.bytes_read,
+            buffers_created: self.buffers_created - earlier.buffers_created,
+        }
+    }
+}
+
 /// The op set of sepfc. Every op validates shapes and returns a new tensor, except the
 /// optimizer steps and constraints, which update parameters in place.
 pub trait Backend {
@@ -111,6 +141,19 @@ pub trait Backend {
     /// (GPU buffer pools); `None` for host memory, which the process's peak RSS covers.
     fn peak_memory_bytes(&self) -> Option<u64> {
         None
+    }
+
+    /// The commands the backend has sent to its device since it was opened, where it keeps
+    /// count (the GPU backend); `None` for the CPU, which sends none.
+    fn commands(&self) -> Option<CommandCounts> {
+        None
+    }
+
+    /// Hands the work recorded so far to the device without waiting for it (the GPU backend
+    /// submits its open command buffer, which also returns the buffers retired meanwhile to
+    /// its pool); the CPU backend has done its work already. The trainer flushes once a step.
+    fn flush(&self) -> Result<()> {
+        Ok(())
     }
 
     /// Copies host data into a new tensor of `shape`.

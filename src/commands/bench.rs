@@ -37,6 +37,16 @@ pub fn run(options: BenchOptions, device: Device, json: Option<PathBuf>) -> Resu
         memory(report.peak_rss_mib),
         memory(report.peak_device_mib),
     );
+    if let Some(c) = report.train_step_commands {
+        crate::say!(
+            "per timed training step: {:.2} submits, {:.1} dispatches, {:.1} copies, {:.0} bytes read back, {:.2} buffers created",
+            c.submits,
+            c.dispatches,
+            c.copies,
+            c.bytes_read,
+            c.buffers_created,
+        );
+    }
     // the last line, for scripts: key=value pairs (docs/contract.md)
     crate::say!(
         "train_samples_per_s={:.1} infer_samples_per_s={:.1} peak_rss_mib={}",

@@ -292,6 +292,9 @@ impl Trainer {
                     Some(sum) => backend.add(&sum, &loss)?,
                     None => loss.clone(),
                 };
+                // one submit a step: the device works on it while the next batch is made, and
+                // the step's retired buffers come back to the pool for the next
+                backend.flush()?;
                 step += 1;
                 samples += batch.n;
                 let event = StepEvent {

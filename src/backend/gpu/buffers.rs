@@ -49,6 +49,8 @@ struct State {
     /// Bytes in all buffers the pool owns or has handed out.
     held_bytes: u64,
     peak_held_bytes: u64,
+    /// Buffers created from the device.
+    created: u64,
 }
 
 /// The pool; shared by every [`PooledBuffer`] it hands out.
@@ -98,6 +100,8 @@ pub struct PoolStats {
     pub held_bytes: u64,
     /// The most `held_bytes` has been.
     pub peak_held_bytes: u64,
+    /// Buffers created from the device so far (the others were reused).
+    pub buffers_created: u64,
 }
 
 impl Pool {
@@ -121,6 +125,7 @@ impl Pool {
         let buffer = reused.unwrap_or_else(|| {
             state.held_bytes += key.1;
             state.peak_held_bytes = state.peak_held_bytes.max(state.held_bytes);
+            state.created += 1;
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: None,
                 size: key.1,
@@ -152,6 +157,7 @@ impl Pool {
             live_bytes: state.live_bytes,
             held_bytes: state.held_bytes,
             peak_held_bytes: state.peak_held_bytes,
+            buffers_created: state.created,
         }
     }
 }

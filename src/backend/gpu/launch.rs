@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::buffers::BufferKind;
 use super::params::ShaderParams;
 use super::{Gpu, GpuTensor};
+use crate::backend::CommandCounts;
 use crate::backend::Tensor;
 use crate::{Error, Result};
 
@@ -143,23 +144,19 @@ pub(crate) struct Recorder {
     pending: Mutex<Pending>,
     dispatches: AtomicU64,
     copies: AtomicU64,
-}
-
-/// How many commands a [`Gpu`] has recorded since it was opened, for tests and profiling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CommandCounts {
-    /// Kernel dispatches.
-    pub dispatches: u64,
-    /// Buffer-to-buffer copies on the device (readbacks not included).
-    pub copies: u64,
+    submits: AtomicU64,
+    bytes_read: AtomicU64,
 }
 
 impl Recorder {
-    /// Commands recorded so far.
+    /// Commands recorded so far (`buffers_created` is the pool's to fill in).
     pub fn counts(&self) -> CommandCounts {
         CommandCounts {
             dispatches: self.dispatches.load(Ordering::Relaxed),
             copies: self.copies.load(Ordering::Relaxed),
+            submits: self.submits.load(Ordering::Relaxed),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            buffers_created: 0,
         }
     }
 }
@@ -387,6 +384,7 @@ impl Gpu {
             let mut pending = lock(&self.recorder.pending);
             if let Some(open) = pending.take() {
                 self.ctx.queue.submit([open.finish()]);
+                self.recorder.submits.fetch_add(1, Ordering::Relaxed);
             }
             self.pool.recycle_retired();
         }
@@ -471,6 +469,7 @@ impl Gpu {
         if bytes == 0 {
             return Ok(Vec::new());
         }
+        self.recorder.bytes_read.fetch_add(bytes, Ordering::Relaxed);
         let staging = self.pool.take(BufferKind::Readback, bytes);
         {
             let mut pending = lock(&self.recorder.pending);

@@ -30,8 +30,9 @@ use buffers::{Pool, PooledBuffer};
 use context::Context;
 use launch::Recorder;
 
+pub use crate::backend::CommandCounts;
 pub use buffers::PoolStats;
-pub use launch::{CommandCounts, Shader, shaders};
+pub use launch::{Shader, shaders};
 
 /// A tensor in GPU memory: a shape and its storage, shared by clones and reshapes.
 #[derive(Debug, Clone)]
@@ -139,9 +140,12 @@ impl Gpu {
         context::is_software(&self.ctx.info)
     }
 
-    /// Kernel dispatches and device copies recorded since the backend was opened.
+    /// Commands, readbacks and buffer creations since the backend was opened.
     pub fn commands(&self) -> CommandCounts {
-        self.recorder.counts()
+        CommandCounts {
+            buffers_created: self.pool.stats().buffers_created,
+            ..self.recorder.counts()
+        }
     }
 
     /// Bytes held in the buffer pool now and at its peak.
@@ -172,6 +176,14 @@ impl Backend for Gpu {
 
     fn peak_memory_bytes(&self) -> Option<u64> {
         Some(self.memory().peak_held_bytes)
+    }
+
+    fn commands(&self) -> Option<CommandCounts> {
+        Some(Gpu::commands(self))
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.submit()
     }
 
     fn upload(&self, data: &[f32], shape: &[usize]) -> Result<GpuTensor> {
