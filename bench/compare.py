@@ -47,6 +47,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sepfc", default=os.path.join(ROOT, "target", "release", "sepfc"))
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--tf32", action="store_true",
+                        help="let the PyTorch peer use TF32 on CUDA (off by default: equal precision)")
     parser.add_argument("--busy", type=int, default=0,
                         help="processes kept spinning on the CPU meanwhile (load)")
     args = parser.parse_args()
@@ -76,7 +78,8 @@ def measure(args):
                 theirs.append(run([args.python, os.path.join(HERE, "pytorch_peer.py"),
                                    "--model", model, "--device", peer_device,
                                    "--threads", str(args.threads),
-                                   "--seconds", str(args.seconds), "--json", out], env, out))
+                                   "--seconds", str(args.seconds), "--json", out]
+                                  + (["--tf32"] if args.tf32 else []), env, out))
             rows.append((model, ours, theirs, loads))
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}; "
