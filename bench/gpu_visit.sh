@@ -12,7 +12,8 @@
 #
 # `run OUT` unpacks the loaders and binaries, then, with a time budget of about 8 minutes:
 #   1. the GPU tests (gpu_ops, the model GPU-vs-CPU checks, buffer reuse, step counts) on the
-#      adapter wgpu picks, printing it;
+#      adapter wgpu picks, printing it, gpu_ops also at the benchmark models' convolution shapes
+#      (SEPFC_GPU_TEST_REAL_SIZES);
 #   2. `sepfc bench --device gpu` for both benchmark models, with the per-step command counts;
 #   3. bench/compare.py --device gpu against PyTorch CUDA eager, TF32 off, then on (skipped,
 #      saying so, where torch sees no CUDA device);
@@ -86,7 +87,13 @@ run() {
     local exe="$bin/$t"
     [ -x "$exe" ] || exe=$(ls -t "$root"/target/release/deps/"$t"-* | grep -v '\.d$' | head -1)
     local log="$out/test.log.part"
-    if CI=true timeout 300 "$exe" > "$log" 2>&1; then status=passed; else status=FAILED; fi
+    local with=(env CI=true)
+    [ -z "$small" ] && with+=(SEPFC_GPU_TEST_REAL_SIZES=1)
+    if "${with[@]}" timeout 300 "$exe" > "$log" 2>&1; then
+      status=passed
+    else
+      status=FAILED
+    fi
     echo "- $t: $status; $(grep -m1 'GPU tests run on' "$log" || echo 'no adapter line'); $(grep -m1 '^test result' "$log" || true)" >> "$report"
     { echo "=== $t ($status)"; cat "$log"; } >> "$out/tests.log"
     rm -f "$log"

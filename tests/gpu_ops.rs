@@ -156,6 +156,13 @@ fn conv1d_matches_cpu() {
     conv_case(g, 60, [3, 70, 90], [130, 5], Conv1dSpec::same(5, 1));
     // a long reduction that the weight gradient splits across workgroups
     conv_case(g, 70, [4, 3, 400], [5, 3], Conv1dSpec::valid(2));
+    // the benchmark models' convolution shapes, when asked (bench/gpu_visit.sh asks on a
+    // real GPU; lavapipe takes 16 s over them, llvmpipe's GL far longer)
+    if std::env::var_os("SEPFC_GPU_TEST_REAL_SIZES").is_some() {
+        conv_case(g, 80, [16, 32, 186], [32, 14], Conv1dSpec::valid(1));
+        conv_case(g, 90, [4, 128, 1000], [128, 15], Conv1dSpec::valid(1));
+        conv_case(g, 100, [16, 4, 200], [32, 15], Conv1dSpec::valid(1));
+    }
 }
 
 #[test]
