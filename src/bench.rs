@@ -185,7 +185,8 @@ pub struct BenchReport {
     pub peak_rss_mib: Option<f64>,
     /// Peak device memory held by the backend in MiB (GPU backends).
     pub peak_device_mib: Option<f64>,
-    /// What one timed training step sent to the device, on average (GPU backends).
+    /// What one timed training step sent to the device, on average (GPU backends; counted
+    /// from the end of the warm-up, so `None` without one).
     pub train_step_commands: Option<StepCommands>,
 }
 

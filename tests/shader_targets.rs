@@ -63,6 +63,31 @@ fn external_check(program: &str, args: &[&str], file: &str, contents: &[u8], wha
     );
 }
 
+/// Every entry point of `module` was translated, and `source` defines it as `kind name(`.
+fn entry_points_written<E: std::fmt::Debug>(
+    shader: &str,
+    module: &naga::Module,
+    names: &[Result<String, E>],
+    source: &str,
+    kind: &str,
+) {
+    assert_eq!(
+        names.len(),
+        module.entry_points.len(),
+        "{shader}.wgsl: entry points"
+    );
+    for (entry, name) in module.entry_points.iter().zip(names) {
+        let name = name
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{shader}.wgsl {}: {e:?}", entry.name));
+        let definition = format!("{kind} {name}(");
+        assert!(
+            source.contains(&definition),
+            "{shader}.wgsl: no {definition}"
+        );
+    }
+}
+
 #[test]
 fn every_shader_translates_to_spirv_and_spirv_val_accepts_it() {
     let checked = tool("spirv-val", "spirv-tools");
@@ -103,19 +128,13 @@ fn every_shader_translates_to_msl() {
             &msl::PipelineOptions::default(),
         )
         .unwrap_or_else(|e| panic!("{}.wgsl to MSL: {e:?}", shader.name));
-        for (entry, name) in module
-            .entry_points
-            .iter()
-            .zip(&translation.entry_point_names)
-        {
-            let name = name
-                .as_ref()
-                .unwrap_or_else(|e| panic!("{}.wgsl {}: {e:?}", shader.name, entry.name));
-            assert!(
-                source.contains(&format!("kernel void {name}(")),
-                "{name} in MSL"
-            );
-        }
+        entry_points_written(
+            shader.name,
+            &module,
+            &translation.entry_point_names,
+            &source,
+            "kernel void",
+        );
     }
 }
 
@@ -129,21 +148,18 @@ fn every_shader_translates_to_hlsl() {
         let reflection = hlsl::Writer::new(&mut source, &options, &pipeline)
             .write(&module, &info, None)
             .unwrap_or_else(|e| panic!("{}.wgsl to HLSL: {e:?}", shader.name));
-        for (entry, name) in module
-            .entry_points
-            .iter()
-            .zip(&reflection.entry_point_names)
-        {
-            let name = name
-                .as_ref()
-                .unwrap_or_else(|e| panic!("{}.wgsl {}: {e:?}", shader.name, entry.name));
-            assert!(source.contains(&format!("void {name}(")), "{name} in HLSL");
-            assert!(
-                source.contains("[numthreads("),
-                "{}.wgsl: a compute shader",
-                shader.name
-            );
-        }
+        entry_points_written(
+            shader.name,
+            &module,
+            &reflection.entry_point_names,
+            &source,
+            "void",
+        );
+        assert!(
+            source.contains("[numthreads("),
+            "{}.wgsl: a compute shader",
+            shader.name
+        );
     }
 }
 

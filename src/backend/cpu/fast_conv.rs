@@ -218,9 +218,31 @@ impl Forward {
         }
     }
 
-    /// The convolution of the `m` examples of `x_chunk (m, C, L)` into `out (m, F, L_out)`,
-    /// each value passed through `epilogue`.
-    fn chunk(
+    /// The convolution of the `m` examples of `x_chunk (m, C, L)` into `out`: `(m, F, L_out)`,
+    /// or `(m, F, L_pool)` pooled, each value passed through the epilogue.
+    fn chunk(&self, x_chunk: &[f32], m: usize, d: ConvDims, spec: Conv1dSpec, out: Destination) {
+        let (pool, epilogue) = match (self, out.pool) {
+            (_, None) => return self.unpooled(x_chunk, m, d, spec, out.values, out.epilogue),
+            // the transformed products pool position-major rows on their own
+            (Forward::Transformed(t), Some(_)) => {
+                return fast_winograd::conv1d_chunk(x_chunk, m, t, d, spec, out);
+            }
+            (_, Some(pool)) => (pool, out.epilogue),
+        };
+        // the chunk's unpooled activation stays in a per-thread scratch buffer
+        let mut unpooled = Scratch::take(m * d.f * d.l_out);
+        self.unpooled(x_chunk, m, d, spec, &mut unpooled, epilogue);
+        for (pooled, row) in out
+            .values
+            .chunks_exact_mut(pool.len)
+            .zip(unpooled.chunks_exact(d.l_out))
+        {
+            window_maxima(row, pool.spec, pooled);
+        }
+    }
+
+    /// [`Forward::chunk`] without pooling: `out (m, F, L_out)`.
+    fn unpooled(
         &self,
         x_chunk: &[f32],
         m: usize,
@@ -295,14 +317,19 @@ pub fn conv1d(
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
             let m = y_chunk.len() / (d.f * d.l_out);
-            forward.chunk(x_chunk, m, d, spec, y_chunk, epilogue);
+            let out = Destination {
+                values: y_chunk,
+                epilogue,
+                pool: None,
+            };
+            forward.chunk(x_chunk, m, d, spec, out);
         });
     y
 }
 
 /// [`conv1d`] with relu, then max pooling `pool` to `l_pool` positions: `(N, F, l_pool)`.
-/// Each chunk's unpooled activation stays in a per-thread scratch buffer and is pooled from
-/// there; the whole `(N, F, L_out)` activation is never written.
+/// Each chunk is pooled as it is computed ([`Forward::chunk`]); the whole `(N, F, L_out)`
+/// activation is never written.
 pub fn conv1d_relu_maxpool(
     x: &[f32],
     w: &[f32],
@@ -325,27 +352,15 @@ pub fn conv1d_relu_maxpool(
         .zip(x.par_chunks(CHUNK * d.c * d.l))
         .for_each(|(y_chunk, x_chunk)| {
             let m = y_chunk.len() / (d.f * l_pool);
-            if let Forward::Transformed(t) = &forward {
-                let pool = Some(Pooling {
+            let out = Destination {
+                values: y_chunk,
+                epilogue,
+                pool: Some(Pooling {
                     spec: pool,
                     len: l_pool,
-                });
-                let out = Destination {
-                    values: y_chunk,
-                    epilogue,
-                    pool,
-                };
-                fast_winograd::conv1d_chunk(x_chunk, m, t, d, spec, out);
-                return;
-            }
-            let mut unpooled = Scratch::take(m * d.f * d.l_out);
-            forward.chunk(x_chunk, m, d, spec, &mut unpooled, epilogue);
-            for (pooled, row) in y_chunk
-                .chunks_exact_mut(l_pool)
-                .zip(unpooled.chunks_exact(d.l_out))
-            {
-                window_maxima(row, pool, pooled);
-            }
+                }),
+            };
+            forward.chunk(x_chunk, m, d, spec, out);
         });
     y
 }

@@ -11,6 +11,7 @@ use super::chunks::per_chunk;
 use super::gemm::{CHUNK, Matrix, matmul};
 use super::narrow::matmul_narrow;
 use super::scratch::Scratch;
+use super::transpose::{Epilogue, Layout, transpose};
 
 /// `(N, C, L)` x `(U, L)` x `(U, C)` -> `(N, U)`; `dims` is `[N, C, L, U]`.
 pub fn separable(x: &[f32], pos: &[f32], chan: &[f32], dims: [usize; 4]) -> Vec<f32> {
@@ -47,11 +48,19 @@ pub fn separable(x: &[f32], pos: &[f32], chan: &[f32], dims: [usize; 4]) -> Vec<
 /// `a (rows, cols)` row-major, transposed: `(cols, rows)` row-major.
 fn transposed(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; a.len()];
-    for (r, row) in a.chunks_exact(cols.max(1)).enumerate().take(rows) {
-        for (j, v) in row.iter().enumerate() {
-            out[j * rows + r] = *v;
-        }
-    }
+    let row_major = |rows, cols| Layout {
+        rows,
+        cols,
+        row_stride: cols,
+        col_stride: 1,
+    };
+    transpose(
+        a,
+        row_major(rows, cols),
+        &mut out,
+        row_major(cols, rows),
+        Epilogue::default(),
+    );
     out
 }
 

@@ -354,6 +354,11 @@ fn pool_rows(rows: &[f32], f: usize, pool: Pooling, pooled: &mut [f32]) {
         unsafe { avx512::pool_rows(rows, f, pool, pooled) };
         return;
     }
+    pool_rows_portable(rows, f, pool, pooled);
+}
+
+/// [`pool_rows`] on any CPU.
+fn pool_rows_portable(rows: &[f32], f: usize, pool: Pooling, pooled: &mut [f32]) {
     for (o, out) in pooled.chunks_exact_mut(f).enumerate().take(pool.len) {
         let first = o * pool.spec.stride;
         out.copy_from_slice(&rows[first * f..(first + 1) * f]);
@@ -632,6 +637,49 @@ mod tests {
     fn the_transforms_compute_the_outputs_of_a_short_correlation() {
         check_correlation::<F44>(BT44, AT44);
         check_correlation::<F55>(BT55, AT55);
+    }
+
+    /// Both poolings of position-major rows (AVX-512 where this CPU has it, and the portable
+    /// loop) against the channels-first pooling of `fast_elementwise`, transposed: the same
+    /// maxima, NaN where the window starts with one and ignored after, as `v > best` keeps.
+    #[test]
+    fn pooled_rows_are_the_channels_first_pooling() {
+        use crate::backend::cpu::fast_elementwise::window_maxima;
+        let (positions, f) = (11, 20);
+        let spec = PoolSpec { size: 3, stride: 2 };
+        let pool = Pooling { spec, len: 5 };
+        let mut rows: Vec<f32> = (0..positions * f)
+            .map(|i| ((i * 37) % 23) as f32 - 11.0)
+            .collect();
+        rows[4 * f + 3] = f32::NAN; // starts window 2 of filter 3
+        rows[5 * f + 7] = f32::NAN; // inside window 2 of filter 7
+        let mut expected = vec![0.0f32; pool.len * f];
+        for j in 0..f {
+            let column: Vec<f32> = (0..positions).map(|p| rows[p * f + j]).collect();
+            let mut best = vec![0.0f32; pool.len];
+            window_maxima(&column, spec, &mut best);
+            for (o, b) in best.into_iter().enumerate() {
+                expected[o * f + j] = b;
+            }
+        }
+        let same = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .all(|(x, y)| x == y || x.is_nan() && y.is_nan())
+        };
+        for portable in [false, true] {
+            let mut got = vec![f32::INFINITY; pool.len * f];
+            if portable {
+                pool_rows_portable(&rows, f, pool, &mut got);
+            } else {
+                pool_rows(&rows, f, pool, &mut got);
+            }
+            assert!(
+                same(&got, &expected),
+                "portable {portable}: {got:?} vs {expected:?}"
+            );
+            assert!(got[2 * f + 3].is_nan() && !got[2 * f + 7].is_nan());
+        }
     }
 
     /// F(5, 5) where it saves a tenth of the products or more, F(4, 4) elsewhere.
