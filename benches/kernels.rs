@@ -19,6 +19,12 @@
 //! conv1d, separable and dense (both gradients for the backward ops that compute `dx`), elements
 //! for everything else. Activations and weights are random (seeded); only their shapes matter.
 //!
+//! On the GPU one more pair sets the convolution beside the device's matrix-product rate: the
+//! large model's second convolution (`128 -> 128` channels, 15 taps, 986 positions) at batch
+//! `N / 16`, and [`Gpu::matmul`], the same tiled product without the convolution's gathers, at
+//! `(128, 1920) x (1920, 64 N)`: nearly the same product (`64 N` columns against `N / 16 * 972`).
+//! Their throughputs (multiply-adds per second) are the "conv1d forward against matmul" ratio.
+//!
 //! GPU timings include [`Gpu::synchronize`]: each iteration records the op, submits it and
 //! waits for the device, so the clock stops only once the work is done.
 //!
@@ -521,9 +527,47 @@ fn kernels(c: &mut Criterion) {
     };
     run_backend(c, &Cpu, "cpu", &|| {}, &host);
     if let Some(gpu) = &gpu {
+        println!("sepfc kernels: gpu kernels use {}", gpu.tuning());
         let sync = || gpu.synchronize().expect("synchronizing the GPU");
         run_backend(c, gpu, "gpu", &sync, &host);
+        rate_pair(c, gpu, &sync, n);
     }
+}
+
+/// Channels, taps and input length of the large model's second convolution.
+const LARGE_CH: usize = 128;
+const LARGE_K: usize = 15;
+const LARGE_LEN: usize = 986;
+
+/// The large model's second convolution and a plain matrix product of nearly its size, on
+/// the GPU (see the module's documentation).
+fn rate_pair(c: &mut Criterion, gpu: &Gpu, sync: &dyn Fn(), n: usize) {
+    let mut rng = StdRng::seed_from_u64(0x3a7e);
+    let r = &mut rng;
+    let conv_batch = (n / 16).max(1);
+    let x = HostTensor::signed(r, &[conv_batch, LARGE_CH, LARGE_LEN]).up(gpu);
+    let w = HostTensor::signed(r, &[LARGE_CH, LARGE_CH, LARGE_K]).up(gpu);
+    let b = HostTensor::signed(r, &[LARGE_CH]).up(gpu);
+    let (rows, depth, cols) = (LARGE_CH, LARGE_CH * LARGE_K, 64 * n);
+    let ma = HostTensor::signed(r, &[rows, depth]).up(gpu);
+    let mb = HostTensor::signed(r, &[depth, cols]).up(gpu);
+    sync();
+    let mut runner = Runner {
+        c,
+        backend: gpu,
+        name: "gpu",
+        sync,
+    };
+    let l_out = LARGE_LEN - LARGE_K + 1;
+    let conv_macs = (conv_batch * LARGE_CH * l_out * LARGE_CH * LARGE_K) as u64;
+    let conv_id = format!("{}_k{LARGE_K}", dims(&[conv_batch, LARGE_CH, LARGE_LEN]));
+    runner.bench("conv1d_forward", &conv_id, conv_macs, |g| {
+        g.conv1d(&x, &w, &b, Conv1dSpec::valid(1))
+    });
+    let matmul_macs = (rows * depth * cols) as u64;
+    runner.bench("matmul", &dims(&[rows, depth, cols]), matmul_macs, |g| {
+        g.matmul(&ma, &mb)
+    });
 }
 
 criterion_group! {

@@ -3,13 +3,16 @@
 // Layouts are row-major: x (N, C, L), w (F, C, K), b (F), y / dy (N, F, L_out).
 // out[n,f,lo] = b[f] + sum_c sum_k w[f,c,k] * x[n, c, lo + k*dilation - pad_left]
 //
-// Each workgroup of 16 x 16 invocations computes a TM x TN tile of its product, each
-// invocation a 4 x 4 block of it (rows ty + 16 i, columns tx + 16 j), stepping through the
-// reduction TK at a time with both operand tiles in workgroup memory.
+// Each workgroup of TS x TS invocations (TS is set per device: 16, or 8 or 4 where the device
+// allows fewer invocations or less workgroup memory) computes a TM x TN tile of its product,
+// TM = TN = 4 TS, each invocation a 4 x 4 block of it (rows ty + TS i, columns tx + TS j),
+// stepping through the reduction TK at a time with both operand tiles in workgroup memory.
 //
 //   forward:         y  (F, N*L_out)   = w (F, C*K)            x  im2col (C*K, N*L_out)
 //   backward_input:  dx (C, N*L)       = w^T gathered (C, F*K) dy gathered (F*K, N*L)
 //   backward_weight: [dw | db] (F, C*K + 1) = dy (F, N*L_out)  [x im2col | 1]^T
+//   matmul:          c  (M, N)         = a (M, K)              b (K, N), plain row-major
+//                    (the device's matrix-product rate, measured beside the convolution)
 //
 // backward_weight splits its long reduction (over N*L_out) into `splits` fixed ranges of
 // `span` entries, one per workgroup z, writing partial sums that reduce_weight adds up in
@@ -37,14 +40,16 @@ struct ConvParams {
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
 
-const TM: u32 = 64u;
-const TN: u32 = 64u;
 const TK: u32 = 16u;
-// tile entries each of the 256 invocations loads per operand and step
-const LOADS: u32 = 4u;
+override TM: u32 = 4u * TS;
+override TN: u32 = 4u * TS;
+// invocations per workgroup
+override THREADS: u32 = TS * TS;
+// tile entries each invocation loads per operand and step
+override LOADS: u32 = TK * TM / THREADS;
 
-var<workgroup> tile_a: array<f32, 1024>; // [TK][TM]
-var<workgroup> tile_b: array<f32, 1024>; // [TK][TN]
+var<workgroup> tile_a: array<f32, TK * TM>; // [TK][TM]
+var<workgroup> tile_b: array<f32, TK * TN>; // [TK][TN]
 
 // The 4 x 4 block of one invocation.
 struct Block {
@@ -57,8 +62,8 @@ fn multiply_tiles(acc: ptr<function, Block>, tx: u32, ty: u32) {
         var a: array<f32, 4>;
         var b: array<f32, 4>;
         for (var i = 0u; i < 4u; i++) {
-            a[i] = tile_a[kk * TM + ty + 16u * i];
-            b[i] = tile_b[kk * TN + tx + 16u * i];
+            a[i] = tile_a[kk * TM + ty + TS * i];
+            b[i] = tile_b[kk * TN + tx + TS * i];
         }
         for (var i = 0u; i < 4u; i++) {
             for (var j = 0u; j < 4u; j++) {
@@ -82,18 +87,18 @@ fn x_at(n: u32, c: u32, s: u32) -> f32 {
 @group(0) @binding(3) var<storage, read> fwd_b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> fwd_y: array<f32>;
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TS, TS)
 fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let rows = p.f;
     let cols = p.n * p.l_out;
     let depth = p.c * p.k;
     let m0 = wg.y * TM;
     let j0 = p.col0 + wg.x * TN;
-    let t = lid.y * 16u + lid.x;
+    let t = lid.y * TS + lid.x;
     var acc: Block;
     for (var r0 = 0u; r0 < depth; r0 += TK) {
         for (var q = 0u; q < LOADS; q++) {
-            let e = t + 256u * q;
+            let e = t + THREADS * q;
             // weight rows are contiguous along the reduction
             let mm = e / TK;
             let ka = e % TK;
@@ -118,9 +123,9 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
         workgroupBarrier();
     }
     for (var i = 0u; i < 4u; i++) {
-        let f = m0 + lid.y + 16u * i;
+        let f = m0 + lid.y + TS * i;
         for (var jb = 0u; jb < 4u; jb++) {
-            let j = j0 + lid.x + 16u * jb;
+            let j = j0 + lid.x + TS * jb;
             if f < rows && j < cols {
                 let n = j / p.l_out;
                 let lo = j % p.l_out;
@@ -140,18 +145,18 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
 @group(0) @binding(2) var<storage, read> bi_w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> bi_dx: array<f32>;
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TS, TS)
 fn backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let rows = p.c;
     let cols = p.n * p.l;
     let depth = p.f * p.k;
     let m0 = wg.y * TM;
     let j0 = p.col0 + wg.x * TN;
-    let t = lid.y * 16u + lid.x;
+    let t = lid.y * TS + lid.x;
     var acc: Block;
     for (var r0 = 0u; r0 < depth; r0 += TK) {
         for (var q = 0u; q < LOADS; q++) {
-            let e = t + 256u * q;
+            let e = t + THREADS * q;
             // A[c, (f, k)] = w[f, c, k]: contiguous along k
             let mm = e / TK;
             let ka = e % TK;
@@ -182,9 +187,9 @@ fn backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
         workgroupBarrier();
     }
     for (var i = 0u; i < 4u; i++) {
-        let c = m0 + lid.y + 16u * i;
+        let c = m0 + lid.y + TS * i;
         for (var jb = 0u; jb < 4u; jb++) {
-            let j = j0 + lid.x + 16u * jb;
+            let j = j0 + lid.x + TS * jb;
             if c < rows && j < cols {
                 bi_dx[((j / p.l) * p.c + c) * p.l + j % p.l] = acc.v[i * 4u + jb];
             }
@@ -197,7 +202,7 @@ fn backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
 @group(0) @binding(2) var<storage, read> bw_dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> bw_parts: array<f32>;
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TS, TS)
 fn backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let rows = p.f;
     let cols = p.c * p.k + 1u;
@@ -206,11 +211,11 @@ fn backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     let j0 = p.col0 + wg.x * TN;
     let r_start = wg.z * p.span;
     let r_end = min(r_start + p.span, depth);
-    let t = lid.y * 16u + lid.x;
+    let t = lid.y * TS + lid.x;
     var acc: Block;
     for (var r0 = r_start; r0 < r_end; r0 += TK) {
         for (var q = 0u; q < LOADS; q++) {
-            let e = t + 256u * q;
+            let e = t + THREADS * q;
             // both operands are contiguous along the reduction (the length)
             let mm = e / TK;
             let kk = e % TK;
@@ -241,9 +246,9 @@ fn backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         workgroupBarrier();
     }
     for (var i = 0u; i < 4u; i++) {
-        let f = m0 + lid.y + 16u * i;
+        let f = m0 + lid.y + TS * i;
         for (var jb = 0u; jb < 4u; jb++) {
-            let j = j0 + lid.x + 16u * jb;
+            let j = j0 + lid.x + TS * jb;
             if f < rows && j < cols {
                 bw_parts[(wg.z * rows + f) * cols + j] = acc.v[i * 4u + jb];
             }
@@ -279,5 +284,53 @@ fn reduce_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             acc += rw_dw[f * (cols - 1u) + j];
         }
         rw_dw[f * (cols - 1u) + j] = acc;
+    }
+}
+
+// matmul: a (M, K), b (K, N) -> c (M, N), with M = p.f, K = p.c, N = p.l: the tiled product
+// without the convolution's gathers, for the kernel bench.
+@group(0) @binding(1) var<storage, read> mm_a: array<f32>;
+@group(0) @binding(2) var<storage, read> mm_b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> mm_c: array<f32>;
+
+@compute @workgroup_size(TS, TS)
+fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let rows = p.f;
+    let depth = p.c;
+    let cols = p.l;
+    let m0 = wg.y * TM;
+    let j0 = p.col0 + wg.x * TN;
+    let t = lid.y * TS + lid.x;
+    var acc: Block;
+    for (var r0 = 0u; r0 < depth; r0 += TK) {
+        for (var q = 0u; q < LOADS; q++) {
+            let e = t + THREADS * q;
+            let mm = e / TK;
+            let ka = e % TK;
+            var a = 0.0;
+            if m0 + mm < rows && r0 + ka < depth {
+                a = mm_a[(m0 + mm) * depth + r0 + ka];
+            }
+            tile_a[ka * TM + mm] = a;
+            let kb = e / TN;
+            let jj = e % TN;
+            var b = 0.0;
+            if r0 + kb < depth && j0 + jj < cols {
+                b = mm_b[(r0 + kb) * cols + j0 + jj];
+            }
+            tile_b[kb * TN + jj] = b;
+        }
+        workgroupBarrier();
+        multiply_tiles(&acc, lid.x, lid.y);
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 4u; i++) {
+        let m = m0 + lid.y + TS * i;
+        for (var jb = 0u; jb < 4u; jb++) {
+            let j = j0 + lid.x + TS * jb;
+            if m < rows && j < cols {
+                mm_c[m * cols + j] = acc.v[i * 4u + jb];
+            }
+        }
     }
 }

@@ -12,9 +12,6 @@ struct ReduceParams {
 
 @group(0) @binding(0) var<uniform> p: ReduceParams;
 
-const RWG: u32 = 256u;
-var<workgroup> partial: array<f32, RWG>;
-
 @group(0) @binding(1) var<storage, read> mean_x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> mean_out: array<f32>;
 
@@ -26,23 +23,16 @@ fn transform(v: f32) -> f32 {
     }
 }
 
-// One workgroup: strided partial sums, then a tree; deterministic for a given len.
+// One workgroup: strided partial sums, then group_sum.
 @compute @workgroup_size(RWG)
-fn mean(@builtin(local_invocation_index) t: u32) {
+fn mean(lane: Lane) {
     var acc = 0.0;
-    for (var i = t; i < p.len; i += RWG) {
+    for (var i = lane.index; i < p.len; i += RWG) {
         acc += transform(mean_x[i]);
     }
-    partial[t] = acc;
-    workgroupBarrier();
-    for (var half = RWG / 2u; half > 0u; half /= 2u) {
-        if t < half {
-            partial[t] += partial[t + half];
-        }
-        workgroupBarrier();
-    }
-    if t == 0u {
-        mean_out[0] = partial[0] / f32(max(p.len, 1u));
+    let total = group_sum(acc, lane);
+    if lane.index == 0u {
+        mean_out[0] = total / f32(max(p.len, 1u));
     }
 }
 

@@ -22,23 +22,22 @@ struct SepParams {
 @group(0) @binding(3) var<storage, read> fwd_chan: array<f32>;
 @group(0) @binding(4) var<storage, read_write> fwd_y: array<f32>;
 
-@compute @workgroup_size(WG)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_index(gid, nwg);
-    if i >= p.n * p.u {
-        return;
-    }
-    let u = i % p.u;
-    let n = i / p.u;
+// One workgroup of RWG invocations per output: u is the workgroup's x, n its y.
+@compute @workgroup_size(RWG)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+    let u = wid.x;
+    let n = wid.y;
+    let row = n * p.c * p.l;
     var acc = 0.0;
-    for (var l = 0u; l < p.l; l++) {
-        var z = 0.0;
-        for (var c = 0u; c < p.c; c++) {
-            z += fwd_chan[u * p.c + c] * fwd_x[(n * p.c + c) * p.l + l];
-        }
-        acc += fwd_pos[u * p.l + l] * z;
+    for (var e = lane.index; e < p.c * p.l; e += RWG) {
+        let c = e / p.l;
+        let l = e % p.l;
+        acc += fwd_pos[u * p.l + l] * fwd_chan[u * p.c + c] * fwd_x[row + e];
     }
-    fwd_y[i] = acc;
+    let y = group_sum(acc, lane);
+    if lane.index == 0u {
+        fwd_y[n * p.u + u] = y;
+    }
 }
 
 // backward_params: both parameter gradients in one pass, the batch split into ranges of

@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::Result;
-use crate::backend::{Backend, CommandCounts};
+use crate::backend::{Backend, CommandCounts, KernelTimes};
 use crate::config::Config;
 use crate::data::Batch;
 use crate::model::{INPUT_CHANNELS, Model};
@@ -188,6 +188,36 @@ pub struct BenchReport {
     /// What one timed training step sent to the device, on average (GPU backends; counted
     /// from the end of the warm-up, so `None` without one).
     pub train_step_commands: Option<StepCommands>,
+    /// Device time of one timed training step by kernel family, most first (a GPU backend
+    /// opened with timestamps; see [`profile_gpu_step`]).
+    pub train_step_kernel_times: Option<Vec<StepKernelTime>>,
+}
+
+/// One kernel family's share of a training step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepKernelTime {
+    /// The family, e.g. `conv backward`.
+    pub family: String,
+    /// Dispatches per step.
+    pub dispatches: f64,
+    /// Device milliseconds per step.
+    pub milliseconds: f64,
+}
+
+/// `times` spread over `steps` steps, the longest family first.
+fn per_step_times(times: &KernelTimes, steps: usize) -> Vec<StepKernelTime> {
+    let steps = steps.max(1) as f64;
+    let mut out: Vec<StepKernelTime> = times
+        .families
+        .iter()
+        .map(|(family, t)| StepKernelTime {
+            family: family.to_string(),
+            dispatches: t.dispatches as f64 / steps,
+            milliseconds: t.seconds * 1e3 / steps,
+        })
+        .collect();
+    out.sort_by(|a, b| b.milliseconds.total_cmp(&a.milliseconds));
+    out
 }
 
 /// [`CommandCounts`] per training step, averaged over the timed steps.
@@ -290,6 +320,9 @@ struct StepTimer<'o> {
     /// The backend's command counts when the clock started, and over the timed steps.
     commands_at_start: Option<CommandCounts>,
     commands: Option<CommandCounts>,
+    /// Likewise its kernel times, where it measures them.
+    kernel_times_at_start: Option<KernelTimes>,
+    kernel_times: Option<KernelTimes>,
 }
 
 impl<B: Backend> Observer<B> for StepTimer<'_> {
@@ -305,12 +338,18 @@ impl<B: Backend> Observer<B> for StepTimer<'_> {
             self.warm += 1;
             if self.warm == self.options.warmup {
                 self.commands_at_start = event.backend.commands();
+                self.kernel_times_at_start = event.backend.kernel_times();
                 self.started = Some(Instant::now());
             }
             return Ok(Control::Continue);
         }
         if let (Some(now), Some(start)) = (event.backend.commands(), self.commands_at_start) {
             self.commands = Some(now.since(start));
+        }
+        if let (Some(now), Some(start)) =
+            (event.backend.kernel_times(), &self.kernel_times_at_start)
+        {
+            self.kernel_times = Some(now.since(start));
         }
         let started = self
             .started
@@ -369,6 +408,8 @@ pub fn run_bench<B: Backend + 'static>(backend: &B, options: &BenchOptions) -> R
         seconds: 0.0,
         commands_at_start: None,
         commands: None,
+        kernel_times_at_start: None,
+        kernel_times: None,
     };
     Trainer::new()
         .lr(1e-3)
@@ -402,5 +443,27 @@ pub fn run_bench<B: Backend + 'static>(backend: &B, options: &BenchOptions) -> R
         train_step_commands: timer
             .commands
             .map(|counts| StepCommands::per_step(counts, train_steps)),
+        train_step_kernel_times: timer
+            .kernel_times
+            .map(|times| per_step_times(&times, train_steps)),
     })
+}
+
+/// The device time of a training step of `options.model` by kernel family, from a short run
+/// (3 warm-up steps, 5 timed) on a second GPU device opened with timestamp queries; `None`
+/// where the adapter has none. A separate run because timing every kernel gives each its own
+/// pass and waits at every submit, which would slow the figures [`run_bench`] reports.
+pub fn profile_gpu_step(options: &BenchOptions) -> Result<Option<Vec<StepKernelTime>>> {
+    use crate::backend::gpu::{Gpu, GpuOptions};
+    let gpu = Gpu::with_options(GpuOptions {
+        timestamps: true,
+        ..GpuOptions::default()
+    })?;
+    let short = BenchOptions {
+        warmup: 3,
+        min_steps: 5,
+        seconds: 0.0,
+        ..options.clone()
+    };
+    Ok(run_bench(&gpu, &short)?.train_step_kernel_times)
 }

@@ -3,6 +3,7 @@
 //! file, the record and the problem, and a non-zero exit code.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 mod common;
 use common::cli::{MODEL, assert_mentions, fails, ok, s, sepfc, temp_dir, text};
@@ -535,4 +536,64 @@ fn bench_reports_speed_and_memory_of_both_models() {
         }
         assert!(report["train_steps"].as_u64().unwrap() >= 5, "{report}");
     }
+}
+
+#[test]
+fn bench_on_the_gpu_reports_the_step_commands_and_the_time_of_each_kernel_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("small.json");
+    let args = [
+        "bench",
+        "--model",
+        "small",
+        "--device",
+        "gpu",
+        "--batch",
+        "2",
+        "--seconds",
+        "0",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let printed = ok(&args);
+    assert!(printed.contains("per timed training step: "), "{printed}");
+    assert!(
+        printed.contains("device time per training step (timestamps"),
+        "{printed}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let times = report["train_step_kernel_times"].as_array().expect("times");
+    let families: Vec<&str> = times
+        .iter()
+        .map(|t| t["family"].as_str().unwrap())
+        .collect();
+    assert!(
+        families.contains(&"conv forward") && families.contains(&"optimizer"),
+        "{families:?}"
+    );
+    assert!(report["train_step_commands"]["submits"].as_f64().unwrap() >= 1.0);
+}
+
+#[test]
+fn an_unreadable_portable_switch_is_refused_with_its_name() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sepfc"))
+        .args([
+            "bench",
+            "--model",
+            "small",
+            "--device",
+            "gpu",
+            "--seconds",
+            "0",
+        ])
+        .env(sepfc::backend::gpu::PORTABLE_VAR, "yes")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let all = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        all.contains("SEPFC_GPU_PORTABLE=\"yes\": expected 0 or 1"),
+        "{all}"
+    );
 }

@@ -51,10 +51,13 @@ fn on_gl(what: &str, output: &str) -> bool {
 }
 
 /// `sepfc demo --device gpu` on the backend `WGPU_BACKEND` names.
+/// `sepfc demo --device gpu` on `backend`, with the portable reductions on both (GL has no
+/// subgroups; Vulkan on lavapipe would otherwise add in another order).
 fn demo(backend: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sepfc"))
         .args(["demo", "--device", "gpu"])
         .env("WGPU_BACKEND", backend)
+        .env(sepfc::backend::gpu::PORTABLE_VAR, "1")
         .output()
         .expect("sepfc runs")
 }

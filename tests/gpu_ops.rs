@@ -437,74 +437,84 @@ fn elementwise_ops_match_cpu() {
 fn bce_with_logits_matches_cpu() {
     let g = skip_without_gpu!();
     for (seed, n, t) in [(1, 4, 3), (2, 1, 1), (3, 130, 3), (4, 33, 17)] {
-        let what = format!("bce n={n} t={t}");
-        let mut r = rng(seed);
-        let logits: Vec<f32> = uniform(&mut r, n * t).iter().map(|v| v * 6.0).collect();
-        let targets: Vec<f32> = uniform(&mut r, n * t)
-            .iter()
-            .map(|v| if *v > 0.0 { 1.0 } else { 0.0 })
-            .collect();
-        let mask: Vec<f32> = (0..n * t)
-            .map(|i| if i % 5 == 3 { 0.0 } else { 1.0 })
-            .collect();
-        let z = pair(g, &logits, &[n, t]);
-        let tt = pair(g, &targets, &[n, t]);
-        let m = pair(g, &mask, &[n, t]);
-        check(
-            &format!("{what} loss"),
-            g,
-            &g.bce_with_logits(&z.gpu, &tt.gpu, &m.gpu).unwrap(),
-            &Cpu.bce_with_logits(&z.cpu, &tt.cpu, &m.cpu).unwrap(),
-        );
-        let dl = pair(g, &[0.7], &[1]);
-        check(
-            &format!("{what} dlogits"),
-            g,
-            &g.bce_with_logits_backward(&z.gpu, &tt.gpu, &m.gpu, &dl.gpu)
-                .unwrap(),
-            &Cpu.bce_with_logits_backward(&z.cpu, &tt.cpu, &m.cpu, &dl.cpu)
-                .unwrap(),
-        );
+        bce_case(g, seed, n, t);
     }
+}
+
+/// The masked loss and its gradient on `(n, t)` logits.
+fn bce_case(g: &Gpu, seed: u64, n: usize, t: usize) {
+    let what = format!("bce n={n} t={t}");
+    let mut r = rng(seed);
+    let logits: Vec<f32> = uniform(&mut r, n * t).iter().map(|v| v * 6.0).collect();
+    let targets: Vec<f32> = uniform(&mut r, n * t)
+        .iter()
+        .map(|v| if *v > 0.0 { 1.0 } else { 0.0 })
+        .collect();
+    let mask: Vec<f32> = (0..n * t)
+        .map(|i| if i % 5 == 3 { 0.0 } else { 1.0 })
+        .collect();
+    let z = pair(g, &logits, &[n, t]);
+    let tt = pair(g, &targets, &[n, t]);
+    let m = pair(g, &mask, &[n, t]);
+    check(
+        &format!("{what} loss"),
+        g,
+        &g.bce_with_logits(&z.gpu, &tt.gpu, &m.gpu).unwrap(),
+        &Cpu.bce_with_logits(&z.cpu, &tt.cpu, &m.cpu).unwrap(),
+    );
+    let dl = pair(g, &[0.7], &[1]);
+    check(
+        &format!("{what} dlogits"),
+        g,
+        &g.bce_with_logits_backward(&z.gpu, &tt.gpu, &m.gpu, &dl.gpu)
+            .unwrap(),
+        &Cpu.bce_with_logits_backward(&z.cpu, &tt.cpu, &m.cpu, &dl.cpu)
+            .unwrap(),
+    );
 }
 
 #[test]
 fn regularizer_reductions_match_cpu() {
     let g = skip_without_gpu!();
     for (seed, rows, s) in [(1, 3, 9), (2, 1, 3), (3, 67, 50)] {
-        let x = random_pair(g, seed, &[rows, s]);
-        for order in [1, 2] {
-            let what = format!("diff order {order} {rows}x{s}");
-            check(
-                &what,
-                g,
-                &g.diff(&x.gpu, order).unwrap(),
-                &Cpu.diff(&x.cpu, order).unwrap(),
-            );
-            let dy = random_pair(g, seed + 10, &[rows, s - order]);
-            check(
-                &format!("{what} backward"),
-                g,
-                &g.diff_backward(&dy.gpu, order).unwrap(),
-                &Cpu.diff_backward(&dy.cpu, order).unwrap(),
-            );
-        }
-        let dy = pair(g, &[1.5], &[1]);
-        for kind in [Reduction::Plain, Reduction::Abs, Reduction::Square] {
-            let what = format!("mean {kind:?} {rows}x{s}");
-            check(
-                &what,
-                g,
-                &g.mean(&x.gpu, kind).unwrap(),
-                &Cpu.mean(&x.cpu, kind).unwrap(),
-            );
-            check(
-                &format!("{what} backward"),
-                g,
-                &g.mean_backward(&x.gpu, &dy.gpu, kind).unwrap(),
-                &Cpu.mean_backward(&x.cpu, &dy.cpu, kind).unwrap(),
-            );
-        }
+        reductions_case(g, seed, rows, s);
+    }
+}
+
+/// Differences and means of a `(rows, s)` tensor, and their gradients.
+fn reductions_case(g: &Gpu, seed: u64, rows: usize, s: usize) {
+    let x = random_pair(g, seed, &[rows, s]);
+    for order in [1, 2] {
+        let what = format!("diff order {order} {rows}x{s}");
+        check(
+            &what,
+            g,
+            &g.diff(&x.gpu, order).unwrap(),
+            &Cpu.diff(&x.cpu, order).unwrap(),
+        );
+        let dy = random_pair(g, seed + 10, &[rows, s - order]);
+        check(
+            &format!("{what} backward"),
+            g,
+            &g.diff_backward(&dy.gpu, order).unwrap(),
+            &Cpu.diff_backward(&dy.cpu, order).unwrap(),
+        );
+    }
+    let dy = pair(g, &[1.5], &[1]);
+    for kind in [Reduction::Plain, Reduction::Abs, Reduction::Square] {
+        let what = format!("mean {kind:?} {rows}x{s}");
+        check(
+            &what,
+            g,
+            &g.mean(&x.gpu, kind).unwrap(),
+            &Cpu.mean(&x.cpu, kind).unwrap(),
+        );
+        check(
+            &format!("{what} backward"),
+            g,
+            &g.mean_backward(&x.gpu, &dy.gpu, kind).unwrap(),
+            &Cpu.mean_backward(&x.cpu, &dy.cpu, kind).unwrap(),
+        );
     }
 }
 
@@ -635,6 +645,7 @@ fn chunked_gpu() -> Option<&'static Gpu> {
         Some(
             Gpu::with_options(sepfc::backend::gpu::GpuOptions {
                 max_binding_bytes: Some(16 * 1024),
+                ..Default::default()
             })
             .unwrap(),
         )
@@ -812,4 +823,117 @@ fn adam_over_all_parameters_matches_cpu_in_one_dispatch() {
         &held_gpu,
         &held_cpu,
     );
+}
+
+/// `gpu.matmul` of `(m, k)` by `(k, n)` against a float64 triple loop.
+fn matmul_case(g: &Gpu, seed: u64, [m, k, n]: [usize; 3]) {
+    let a = uniform(&mut rng(seed), m * k);
+    let b = uniform(&mut rng(seed + 1), k * n);
+    let expected: Vec<f32> = (0..m * n)
+        .map(|e| {
+            let (i, j) = (e / n, e % n);
+            (0..k)
+                .map(|r| f64::from(a[i * k + r]) * f64::from(b[r * n + j]))
+                .sum::<f64>() as f32
+        })
+        .collect();
+    let c = g
+        .matmul(
+            &g.upload(&a, &[m, k]).unwrap(),
+            &g.upload(&b, &[k, n]).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(sepfc::backend::Tensor::shape(&c), &[m, n]);
+    let what = format!("matmul {m}x{k}x{n}");
+    assert_close(&what, &g.download(&c).unwrap(), &expected, RTOL, ATOL);
+}
+
+#[test]
+fn matmul_matches_a_float64_product() {
+    let g = skip_without_gpu!();
+    matmul_case(g, 1, [1, 1, 1]);
+    matmul_case(g, 2, [3, 17, 5]);
+    matmul_case(g, 3, [70, 33, 130]); // several tiles each way, a ragged reduction step
+    let a = g.upload(&[0.0; 6], &[2, 3]).unwrap();
+    assert!(g.matmul(&a, &a).is_err(), "inner dimensions 3 and 2");
+}
+
+/// The cases each kernel variant runs: every op family, with shapes that cover several
+/// tiles, ragged tiles, reductions longer than a workgroup and, where `max_groups_per_dim` is
+/// lowered to 64, dispatches split along their rows and columns.
+fn variant_cases(g: &Gpu) {
+    conv_case(g, 1, [2, 4, 20], [6, 5], Conv1dSpec::valid(1));
+    conv_case(g, 60, [3, 70, 90], [130, 5], Conv1dSpec::same(5, 1));
+    // 2,400 output columns: 75 tiles of 32, 150 of 16; a weight reduction split in parts
+    conv_case(g, 70, [4, 3, 600], [5, 3], Conv1dSpec::valid(2));
+    maxpool_case(g, 3, [2, 3, 19], PoolSpec { size: 5, stride: 2 });
+    separable_case(g, 3, [3, 32, 45, 5]);
+    separable_case(g, 5, [301, 3, 70, 2]); // more sequences than workgroups along y
+    dense_case(g, 3, [3, 130, 67]);
+    bce_case(g, 3, 130, 3);
+    bce_case(g, 5, 700, 3); // longer than any reducing workgroup
+    reductions_case(g, 3, 67, 50);
+    matmul_case(g, 3, [70, 33, 130]);
+}
+
+/// A device opened with `options`, printing the shapes its kernels chose.
+fn variant_gpu(options: sepfc::backend::gpu::GpuOptions) -> Option<Gpu> {
+    gpu()?;
+    let g = Gpu::with_options(options).unwrap();
+    eprintln!("variant {options:?}: {}", g.tuning());
+    Some(g)
+}
+
+#[test]
+fn reductions_through_workgroup_memory_alone_match_cpu() {
+    let Some(g) = variant_gpu(sepfc::backend::gpu::GpuOptions {
+        portable: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    assert!(!g.tuning().subgroups);
+    variant_cases(&g);
+}
+
+#[test]
+fn reductions_through_subgroups_match_cpu_where_the_adapter_has_them() {
+    let g = skip_without_gpu!();
+    // lavapipe offers subgroups (of 8); wgpu's GL backend offers none
+    let expected = g.features().contains(wgpu::Features::SUBGROUP);
+    assert_eq!(g.tuning().subgroups, expected, "{}", g.tuning());
+    if std::env::var("WGPU_BACKEND").as_deref() != Ok("gl") {
+        assert!(
+            expected,
+            "{}: Vulkan here is lavapipe, which has subgroups",
+            g.describe()
+        );
+    }
+    variant_cases(g);
+}
+
+#[test]
+fn kernels_under_lowered_limits_take_smaller_shapes_and_match_cpu() {
+    // (invocations, workgroup memory) -> tile side and reduction width
+    for (invocations, storage, side, reduction) in [(64, 4096, 8, 64), (16, 2048, 4, 16)] {
+        let Some(g) = variant_gpu(sepfc::backend::gpu::GpuOptions {
+            max_workgroup_invocations: Some(invocations),
+            max_workgroup_storage_bytes: Some(storage),
+            max_groups_per_dim: Some(64),
+            ..Default::default()
+        }) else {
+            return;
+        };
+        let t = g.tuning();
+        assert_eq!(
+            (t.tile_side, t.reduction, t.linear),
+            (side, reduction, invocations)
+        );
+        assert_eq!(
+            g.limits().max_compute_invocations_per_workgroup,
+            invocations
+        );
+        assert_eq!(t.max_groups_per_dim, 64);
+        variant_cases(&g);
+    }
 }

@@ -4,31 +4,98 @@
 //! here. SPIR-V also goes through `spirv-val` and GLSL through `glslangValidator` (Debian's
 //! spirv-tools and glslang-tools, which .ci/run installs); without them those two checks fail
 //! when `CI` is set and say that they skipped elsewhere.
+//!
+//! Every variant the backend can choose is translated: the workgroup shapes [`Tuning`] picks
+//! for WebGPU's default limits and for two lowered ones, set as pipeline constants, and, for the
+//! kernels that reduce across a workgroup, both `group_sum`s (subgroup operations, and
+//! workgroup memory alone). GL gets the portable variants only: wgpu's GL backend offers no
+//! subgroups. Each variant's workgroup memory is checked against the limits it was chosen for
+//! (wgpu does not check that limit itself).
 
 use std::path::Path;
 use std::process::Command;
 
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
-use sepfc::backend::gpu::shaders;
+use sepfc::backend::gpu::{Shader, Tuning, shaders};
 
-/// A shader's module, parsed.
-fn parse(name: &str, source: &str) -> naga::Module {
-    naga::front::wgsl::parse_str(source).unwrap_or_else(|e| {
-        panic!("{name}.wgsl: {}", e.emit_to_string(source));
-    })
+/// A shader with one choice of workgroup shapes and `group_sum`.
+struct Variant {
+    shader: &'static Shader,
+    tuning: Tuning,
+    /// The limits the tuning was chosen for.
+    limits: wgpu::Limits,
+    /// For messages: the file, the tile side and the reduction.
+    label: String,
 }
 
-/// `module` validated with the `capabilities` of one backend.
-fn validate(
-    name: &str,
-    target: &str,
-    module: &naga::Module,
-    capabilities: Capabilities,
-) -> ModuleInfo {
-    Validator::new(ValidationFlags::all(), capabilities)
-        .validate(module)
-        .unwrap_or_else(|e| panic!("{name}.wgsl does not validate for {target}: {e:?}"))
+impl Variant {
+    /// The module, parsed, validated with `capabilities` and with its pipeline constants set.
+    fn module(&self, target: &str, capabilities: Capabilities) -> (naga::Module, ModuleInfo) {
+        let source = self.shader.source(self.tuning.subgroups);
+        let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+            panic!("{}: {}", self.label, e.emit_to_string(&source));
+        });
+        let info = Validator::new(ValidationFlags::all(), capabilities)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{} does not validate for {target}: {e:?}", self.label));
+        let mut constants = naga::back::PipelineConstants::default();
+        for (name, value) in self.tuning.constants() {
+            constants.insert(name.to_string(), value);
+        }
+        let (module, info) =
+            naga::back::pipeline_constants::process_overrides(&module, &info, None, &constants)
+                .unwrap_or_else(|e| panic!("{}: constants for {target}: {e:?}", self.label));
+        (module.into_owned(), info.into_owned())
+    }
+}
+
+/// Every shader under WebGPU's default limits and two lowered ones, with both `group_sum`s
+/// where it reduces (`subgroups`: whether to include the subgroup form).
+fn variants(subgroups: bool) -> Vec<Variant> {
+    let lowered = |invocations, storage| wgpu::Limits {
+        max_compute_invocations_per_workgroup: invocations,
+        max_compute_workgroup_size_x: invocations,
+        max_compute_workgroup_size_y: invocations,
+        max_compute_workgroup_storage_size: storage,
+        ..wgpu::Limits::default()
+    };
+    let all_limits = [
+        wgpu::Limits::default(),
+        lowered(64, 4096),
+        lowered(16, 2048),
+    ];
+    let mut out = Vec::new();
+    for shader in shaders() {
+        for limits in &all_limits {
+            let forms: &[bool] = if shader.reduces() && subgroups {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &with_subgroups in forms {
+                let tuning = Tuning::choose(limits, with_subgroups).unwrap();
+                let label = format!(
+                    "{}.wgsl (TS {}, RWG {}, {})",
+                    shader.name,
+                    tuning.tile_side,
+                    tuning.reduction,
+                    if with_subgroups {
+                        "subgroups"
+                    } else {
+                        "portable"
+                    }
+                );
+                out.push(Variant {
+                    shader,
+                    tuning,
+                    limits: limits.clone(),
+                    label,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Whether an external validator is installed; under `CI` it must be.
@@ -74,40 +141,80 @@ fn entry_points_written<E: std::fmt::Debug>(
     assert_eq!(
         names.len(),
         module.entry_points.len(),
-        "{shader}.wgsl: entry points"
+        "{shader}: entry points"
     );
     for (entry, name) in module.entry_points.iter().zip(names) {
         let name = name
             .as_ref()
-            .unwrap_or_else(|e| panic!("{shader}.wgsl {}: {e:?}", entry.name));
+            .unwrap_or_else(|e| panic!("{shader} {}: {e:?}", entry.name));
         let definition = format!("{kind} {name}(");
-        assert!(
-            source.contains(&definition),
-            "{shader}.wgsl: no {definition}"
-        );
+        assert!(source.contains(&definition), "{shader}: no {definition}");
     }
+}
+
+#[test]
+fn every_variant_stays_within_the_workgroup_memory_and_invocations_it_was_chosen_for() {
+    let mut largest = 0;
+    for v in variants(true) {
+        let (module, info) = v.module("naga", Capabilities::all());
+        for (index, entry) in module.entry_points.iter().enumerate() {
+            let uses = info.get_entry_point(index);
+            let bytes: u32 = module
+                .global_variables
+                .iter()
+                .filter(|(handle, var)| {
+                    var.space == naga::AddressSpace::WorkGroup && !uses[*handle].is_empty()
+                })
+                .map(|(_, var)| module.types[var.ty].inner.size(module.to_ctx()))
+                .sum();
+            let limit = v.limits.max_compute_workgroup_storage_size;
+            assert!(
+                bytes <= limit,
+                "{} {}: {bytes} bytes of workgroup memory, limit {limit}",
+                v.label,
+                entry.name
+            );
+            let invocations: u32 = entry.workgroup_size.iter().product();
+            assert!(
+                invocations <= v.limits.max_compute_invocations_per_workgroup,
+                "{} {}: {invocations} invocations",
+                v.label,
+                entry.name
+            );
+            largest = largest.max(bytes);
+        }
+    }
+    // the default tiles: two 16 x 64 tiles of floats
+    assert_eq!(
+        largest, 8192,
+        "the conv kernels' tiles under the default limits"
+    );
 }
 
 #[test]
 fn every_shader_translates_to_spirv_and_spirv_val_accepts_it() {
     let checked = tool("spirv-val", "spirv-tools");
-    for shader in shaders() {
-        let module = parse(shader.name, shader.source);
-        let info = validate(
-            shader.name,
-            "SPIR-V",
-            &module,
-            spv::supported_capabilities(),
-        );
-        let words = spv::write_vec(&module, &info, &spv::Options::default(), None)
-            .unwrap_or_else(|e| panic!("{}.wgsl to SPIR-V: {e:?}", shader.name));
+    for v in variants(true) {
+        let (module, info) = v.module("SPIR-V", spv::supported_capabilities());
+        // as wgpu's Vulkan backend: SPIR-V 1.3 (Vulkan 1.1) where subgroups are used
+        let (version, env) = if v.tuning.subgroups {
+            ((1, 3), "vulkan1.1")
+        } else {
+            ((1, 0), "vulkan1.0")
+        };
+        let options = spv::Options {
+            lang_version: version,
+            ..spv::Options::default()
+        };
+        let words = spv::write_vec(&module, &info, &options, None)
+            .unwrap_or_else(|e| panic!("{} to SPIR-V: {e:?}", v.label));
         assert_eq!(words.first(), Some(&0x0723_0203), "the SPIR-V magic number");
         if checked {
             let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let what = format!("{}.wgsl as SPIR-V", shader.name);
+            let what = format!("{} as SPIR-V", v.label);
             external_check(
                 "spirv-val",
-                &["--target-env", "vulkan1.0"],
+                &["--target-env", env],
                 "shader.spv",
                 &bytes,
                 &what,
@@ -118,18 +225,17 @@ fn every_shader_translates_to_spirv_and_spirv_val_accepts_it() {
 
 #[test]
 fn every_shader_translates_to_msl() {
-    for shader in shaders() {
-        let module = parse(shader.name, shader.source);
-        let info = validate(shader.name, "MSL", &module, msl::supported_capabilities());
+    for v in variants(true) {
+        let (module, info) = v.module("MSL", msl::supported_capabilities());
         let (source, translation) = msl::write_string(
             &module,
             &info,
             &msl::Options::default(),
             &msl::PipelineOptions::default(),
         )
-        .unwrap_or_else(|e| panic!("{}.wgsl to MSL: {e:?}", shader.name));
+        .unwrap_or_else(|e| panic!("{} to MSL: {e:?}", v.label));
         entry_points_written(
-            shader.name,
+            &v.label,
             &module,
             &translation.entry_point_names,
             &source,
@@ -140,16 +246,15 @@ fn every_shader_translates_to_msl() {
 
 #[test]
 fn every_shader_translates_to_hlsl() {
-    for shader in shaders() {
-        let module = parse(shader.name, shader.source);
-        let info = validate(shader.name, "HLSL", &module, hlsl::supported_capabilities());
+    for v in variants(true) {
+        let (module, info) = v.module("HLSL", hlsl::supported_capabilities());
         let (options, pipeline) = (hlsl::Options::default(), hlsl::PipelineOptions::default());
         let mut source = String::new();
         let reflection = hlsl::Writer::new(&mut source, &options, &pipeline)
             .write(&module, &info, None)
-            .unwrap_or_else(|e| panic!("{}.wgsl to HLSL: {e:?}", shader.name));
+            .unwrap_or_else(|e| panic!("{} to HLSL: {e:?}", v.label));
         entry_points_written(
-            shader.name,
+            &v.label,
             &module,
             &reflection.entry_point_names,
             &source,
@@ -157,8 +262,8 @@ fn every_shader_translates_to_hlsl() {
         );
         assert!(
             source.contains("[numthreads("),
-            "{}.wgsl: a compute shader",
-            shader.name
+            "{}: a compute shader",
+            v.label
         );
     }
 }
@@ -166,9 +271,8 @@ fn every_shader_translates_to_hlsl() {
 #[test]
 fn every_entry_point_translates_to_glsl_and_glslang_accepts_it() {
     let checked = tool("glslangValidator", "glslang-tools");
-    for shader in shaders() {
-        let module = parse(shader.name, shader.source);
-        let info = validate(shader.name, "GLSL", &module, glsl::supported_capabilities());
+    for v in variants(false) {
+        let (module, info) = v.module("GLSL", glsl::supported_capabilities());
         for entry in &module.entry_points {
             assert_eq!(entry.stage, naga::ShaderStage::Compute, "{}", entry.name);
             let pipeline = glsl::PipelineOptions {
@@ -187,10 +291,10 @@ fn every_entry_point_translates_to_glsl_and_glslang_accepts_it() {
                 naga::proc::BoundsCheckPolicies::default(),
             )
             .and_then(|mut writer| writer.write())
-            .unwrap_or_else(|e| panic!("{}.wgsl {} to GLSL: {e:?}", shader.name, entry.name));
+            .unwrap_or_else(|e| panic!("{} {} to GLSL: {e:?}", v.label, entry.name));
             assert!(source.starts_with("#version 310 es"), "{}", entry.name);
             if checked {
-                let what = format!("{}.wgsl {} as GLSL", shader.name, entry.name);
+                let what = format!("{} {} as GLSL", v.label, entry.name);
                 external_check(
                     "glslangValidator",
                     &[],

@@ -6,22 +6,35 @@ use sepfc::backend::gpu::shaders;
 #[test]
 fn every_shader_parses_and_validates() {
     for shader in shaders() {
-        let module = naga::front::wgsl::parse_str(shader.source).unwrap_or_else(|e| {
-            panic!(
-                "{}.wgsl does not parse:\n{}",
-                shader.name,
-                e.emit_to_string(shader.source)
-            )
-        });
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{}.wgsl does not validate: {e:?}", shader.name));
-        assert!(
-            !module.entry_points.is_empty(),
-            "{}.wgsl has no entry point",
+        // with group_sum through workgroup memory, and through subgroups where it reduces
+        for subgroups in [false, true] {
+            let source = shader.source(subgroups);
+            let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+                panic!(
+                    "{}.wgsl does not parse:\n{}",
+                    shader.name,
+                    e.emit_to_string(&source)
+                )
+            });
+            let capabilities = if subgroups {
+                naga::valid::Capabilities::SUBGROUP
+            } else {
+                naga::valid::Capabilities::default()
+            };
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{}.wgsl does not validate: {e:?}", shader.name));
+            assert!(
+                !module.entry_points.is_empty(),
+                "{}.wgsl has no entry point",
+                shader.name
+            );
+        }
+        // the portable form needs no subgroup capability
+        assert_eq!(
+            shader.source(false) != shader.source(true),
+            shader.reduces(),
+            "{}.wgsl",
             shader.name
         );
     }
@@ -50,7 +63,7 @@ fn every_parameter_block_matches_its_wgsl_struct() {
     use sepfc::backend::gpu::params;
     let blocks = params::all();
     for shader in shaders() {
-        let module = naga::front::wgsl::parse_str(shader.source).unwrap();
+        let module = naga::front::wgsl::parse_str(&shader.source(false)).unwrap();
         // every uniform of the shader is mirrored in Rust
         for (_, var) in module.global_variables.iter() {
             if var.space != naga::AddressSpace::Uniform {

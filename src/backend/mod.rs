@@ -14,6 +14,8 @@ pub mod cpu;
 pub mod gpu;
 pub mod shapes;
 
+use std::collections::BTreeMap;
+
 use crate::Result;
 
 pub use shapes::{Conv1dSpec, PoolSpec, Reduction};
@@ -128,6 +130,52 @@ impl CommandCounts {
     }
 }
 
+/// Device time by kernel family since a backend was opened ([`Backend::kernel_times`]), from
+/// timestamps the device writes around each dispatch; [`KernelTimes::since`] gives those of a
+/// stretch of work.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KernelTimes {
+    /// Per kernel family (`conv forward`, `conv backward`, `separable`, `pooling`, `dense`,
+    /// `elementwise`, `loss and reductions`, `optimizer`, `matmul`), those that ran.
+    pub families: BTreeMap<&'static str, FamilyTime>,
+}
+
+/// The timed dispatches of one kernel family and the device seconds between their start and
+/// end timestamps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct FamilyTime {
+    /// Dispatches timed.
+    pub dispatches: u64,
+    /// Device seconds, summed over them.
+    pub seconds: f64,
+}
+
+impl KernelTimes {
+    /// The times from `earlier` to `self`; families that did not run since are left out.
+    pub fn since(&self, earlier: &KernelTimes) -> KernelTimes {
+        let families = self
+            .families
+            .iter()
+            .filter_map(|(&family, now)| {
+                let before = earlier.families.get(family).copied().unwrap_or_default();
+                (now.dispatches > before.dispatches).then(|| {
+                    let time = FamilyTime {
+                        dispatches: now.dispatches - before.dispatches,
+                        seconds: now.seconds - before.seconds,
+                    };
+                    (family, time)
+                })
+            })
+            .collect();
+        KernelTimes { families }
+    }
+
+    /// Device seconds over every family.
+    pub fn total_seconds(&self) -> f64 {
+        self.families.values().map(|t| t.seconds).sum()
+    }
+}
+
 /// The op set of sepfc. Every op validates shapes and returns a new tensor, except the
 /// optimizer steps and constraints, which update parameters in place.
 pub trait Backend {
@@ -154,6 +202,13 @@ pub trait Backend {
     /// its pool); the CPU backend has done its work already. The trainer flushes once a step.
     fn flush(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// Device time by kernel family since the backend was opened, where it is measured (the
+    /// GPU backend opened with [`gpu::GpuOptions::timestamps`] on an adapter with timestamp
+    /// queries); `None` otherwise.
+    fn kernel_times(&self) -> Option<KernelTimes> {
+        None
     }
 
     /// Copies host data into a new tensor of `shape`.

@@ -203,6 +203,20 @@ pub fn dense_dims(x: &[usize], w: &[usize], b: &[usize]) -> Result<[usize; 3]> {
     Ok([x[0], x[1], w[0]])
 }
 
+/// Checks `a (M, K)` and `b (K, N)` of a matrix product; returns `(M, K, N)`.
+pub fn matmul_dims(a: &[usize], b: &[usize]) -> Result<[usize; 3]> {
+    const OP: &str = "matmul";
+    expect_rank(OP, "left operand", a, 2)?;
+    expect_rank(OP, "right operand", b, 2)?;
+    if a[1] != b[0] {
+        return Err(Error::shape(
+            OP,
+            format!("{a:?} times {b:?}: the inner dimensions differ"),
+        ));
+    }
+    Ok([a[0], a[1], b[1]])
+}
+
 /// Checks a rank-3 `(2F, C, K)` shape (or `(2F)`) for [`rc_fold`](super::Backend::rc_fold) and
 /// [`rc_expand`](super::Backend::rc_expand); returns `(F_in, C * K)` where `F_in` is the number
 /// of rows of the given tensor.

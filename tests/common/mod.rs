@@ -23,7 +23,12 @@ pub fn gpu() -> Option<&'static Gpu> {
     GPU.get_or_init(|| match Gpu::new() {
         Ok(gpu) => {
             // straight to stderr, past the test harness's capture, so every run shows it
-            let _ = writeln!(std::io::stderr(), "GPU tests run on: {}", gpu.describe());
+            let _ = writeln!(
+                std::io::stderr(),
+                "GPU tests run on: {}; {}",
+                gpu.describe(),
+                gpu.tuning()
+            );
             Some(gpu)
         }
         Err(e) if std::env::var_os("CI").is_some() => {

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::GpuOptions;
 use crate::{Error, Result};
 
 /// The device, its queue and what we know about the adapter behind it.
@@ -10,7 +11,10 @@ pub(crate) struct Context {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
+    /// The device's limits, as requested: the adapter's, lowered by the options.
     pub limits: wgpu::Limits,
+    /// The optional features the device was opened with.
+    pub features: wgpu::Features,
     /// The first error wgpu reported since it was last taken.
     reported: Arc<Mutex<Option<Error>>>,
 }
@@ -29,6 +33,39 @@ fn rank(device_type: wgpu::DeviceType) -> u8 {
 /// Whether an adapter is a software implementation (lavapipe, WARP, SwiftShader).
 pub(crate) fn is_software(info: &wgpu::AdapterInfo) -> bool {
     info.device_type == wgpu::DeviceType::Cpu
+}
+
+/// The adapter's `limits` with those `options` lowers lowered.
+fn lowered(mut limits: wgpu::Limits, options: &GpuOptions) -> wgpu::Limits {
+    if let Some(n) = options.max_workgroup_invocations {
+        limits.max_compute_invocations_per_workgroup =
+            limits.max_compute_invocations_per_workgroup.min(n);
+        limits.max_compute_workgroup_size_x = limits.max_compute_workgroup_size_x.min(n);
+        limits.max_compute_workgroup_size_y = limits.max_compute_workgroup_size_y.min(n);
+        limits.max_compute_workgroup_size_z = limits.max_compute_workgroup_size_z.min(n);
+    }
+    if let Some(bytes) = options.max_workgroup_storage_bytes {
+        limits.max_compute_workgroup_storage_size =
+            limits.max_compute_workgroup_storage_size.min(bytes);
+    }
+    if let Some(groups) = options.max_groups_per_dim {
+        limits.max_compute_workgroups_per_dimension =
+            limits.max_compute_workgroups_per_dimension.min(groups);
+    }
+    limits
+}
+
+/// The optional features sepfc uses that the adapter offers (`offered`) and `options` allow:
+/// subgroups unless `portable`, timestamp queries when `timestamps`.
+fn wanted_features(offered: wgpu::Features, options: &GpuOptions) -> wgpu::Features {
+    let mut wanted = wgpu::Features::empty();
+    if !options.portable {
+        wanted |= wgpu::Features::SUBGROUP;
+    }
+    if options.timestamps {
+        wanted |= wgpu::Features::TIMESTAMP_QUERY;
+    }
+    wanted & offered
 }
 
 fn convert(error: wgpu::Error) -> Error {
@@ -50,11 +87,13 @@ fn convert(error: wgpu::Error) -> Error {
 impl Context {
     /// Opens the adapter chosen by `WGPU_ADAPTER_NAME` (a case-insensitive substring of its
     /// name) or else the most capable one, among the backends `WGPU_BACKEND` allows.
-    pub fn open() -> Result<Self> {
-        pollster::block_on(Self::open_async())
+    /// The device has the adapter's limits lowered and the optional features chosen by
+    /// `options`.
+    pub fn open(options: &GpuOptions) -> Result<Self> {
+        pollster::block_on(Self::open_async(options))
     }
 
-    async fn open_async() -> Result<Self> {
+    async fn open_async(options: &GpuOptions) -> Result<Self> {
         let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         if wgpu::Backends::from_env().is_none() {
             // OpenGL only when asked for: on a headless machine without Vulkan, wgpu's GL
@@ -95,11 +134,12 @@ impl Context {
                 })?,
         };
         let info = chosen.get_info();
-        let limits = chosen.limits();
+        let limits = lowered(chosen.limits(), options);
+        let features = wanted_features(chosen.features(), options);
         let (device, queue) = chosen
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("sepfc"),
-                required_features: wgpu::Features::empty(),
+                required_features: features,
                 required_limits: limits.clone(),
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
@@ -123,6 +163,7 @@ impl Context {
             queue,
             info,
             limits,
+            features,
             reported,
         })
     }

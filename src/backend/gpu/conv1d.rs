@@ -2,17 +2,14 @@
 //! products. Activations larger than one binding are processed in batch chunks; the weight and
 //! bias gradients sum over the chunks.
 
-use super::launch::{CONV1D, Grid, Kernel, MAX_GROUPS_PER_DIM};
+use super::launch::{CONV1D, Grid, Kernel};
 use super::params::{ConvParams, word};
+use super::tuning::TILE_DEPTH;
 use super::{Gpu, GpuTensor};
 use crate::backend::shapes::{self, ConvDims};
 use crate::backend::{Conv1dGrads, Conv1dSpec, Tensor};
 use crate::{Error, Result};
 
-/// Rows and columns of the output tile of one workgroup (`TM`, `TN` in the shader).
-const TILE: usize = 64;
-/// Reduction entries per step of the tiled product (`TK` in the shader).
-const TILE_DEPTH: usize = 16;
 /// Workgroups the weight gradient aims for, splitting its reduction to get there: enough to
 /// occupy every compute unit of a large GPU a few times over.
 const WEIGHT_GRADIENT_GROUPS: usize = 512;
@@ -70,9 +67,10 @@ fn launch_tiled(
     cols: usize,
     splits: usize,
 ) -> Result<()> {
-    let row_tiles = rows.div_ceil(TILE);
-    let col_tiles = cols.div_ceil(TILE);
-    let max = MAX_GROUPS_PER_DIM as usize;
+    let tile = gpu.tuning.tile() as usize;
+    let row_tiles = rows.div_ceil(tile);
+    let col_tiles = cols.div_ceil(tile);
+    let max = gpu.tuning.max_groups_per_dim as usize;
     if row_tiles > max || splits > max {
         return Err(Error::TooLarge {
             bytes: (rows * cols * 4) as u64,
@@ -82,7 +80,7 @@ fn launch_tiled(
     let mut first = 0;
     while first < col_tiles {
         let count = (col_tiles - first).min(max);
-        params.col0 = word(first * TILE)?;
+        params.col0 = word(first * tile)?;
         gpu.launch_bound(
             kernel(entry),
             &params,
@@ -128,14 +126,17 @@ pub(super) fn forward(
 fn weight_splits(gpu: &Gpu, d: ConvDims, n: usize) -> (usize, usize) {
     let depth = (n * d.l_out).max(1);
     let cols = d.c * d.k + 1;
-    let out_tiles = d.f.div_ceil(TILE) * cols.div_ceil(TILE);
+    let tile = gpu.tuning.tile() as usize;
+    let out_tiles = d.f.div_ceil(tile) * cols.div_ceil(tile);
     let fit = (gpu.max_binding_bytes / (d.f * cols * 4).max(1) as u64).max(1) as usize;
     let wanted = WEIGHT_GRADIENT_GROUPS
         .div_ceil(out_tiles)
         .min(depth.div_ceil(MIN_SPLIT))
         .min(fit)
+        .min(gpu.tuning.max_groups_per_dim as usize)
         .max(1);
-    let span = depth.div_ceil(wanted).div_ceil(TILE_DEPTH) * TILE_DEPTH;
+    let step = TILE_DEPTH as usize;
+    let span = depth.div_ceil(wanted).div_ceil(step) * step;
     (span, depth.div_ceil(span))
 }
 
@@ -227,4 +228,26 @@ pub(super) fn backward(
         )?;
     }
     Ok(Conv1dGrads { dx, dw, db })
+}
+
+/// `a (M, K) b (K, N) -> (M, N)` by the tiled product alone (the `matmul` kernel).
+pub(super) fn matmul(gpu: &Gpu, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+    let [m, k, n] = shapes::matmul_dims(a.shape(), b.shape())?;
+    let c = gpu.alloc(&[m, n])?;
+    let p = ConvParams {
+        f: word(m)?,
+        c: word(k)?,
+        l: word(n)?,
+        ..ConvParams::default()
+    };
+    launch_tiled(
+        gpu,
+        "matmul",
+        p,
+        &[a.whole(), b.whole(), c.whole()],
+        m,
+        n,
+        1,
+    )?;
+    Ok(c)
 }

@@ -9,41 +9,65 @@ use std::sync::{Arc, Mutex};
 
 use super::buffers::BufferKind;
 use super::params::ShaderParams;
+use super::timing::{Timer, family};
 use super::{Gpu, GpuTensor};
 use crate::backend::CommandCounts;
 use crate::backend::Tensor;
 use crate::{Error, Result};
 
-/// A WGSL file of `shaders/`, with the shared prelude prepended.
+/// A WGSL file of `shaders/`.
 #[derive(Debug)]
 pub struct Shader {
     /// File stem, e.g. `conv1d`.
     pub name: &'static str,
-    /// Full WGSL source.
-    pub source: &'static str,
+    /// The file's own WGSL, without the preludes.
+    body: &'static str,
+    /// Whether its kernels call `group_sum`.
+    reduces: bool,
+}
+
+static COMMON: &str = include_str!("../../../shaders/common.wgsl");
+static GROUP_SUM_PORTABLE: &str = include_str!("../../../shaders/group_sum_portable.wgsl");
+static GROUP_SUM_SUBGROUP: &str = include_str!("../../../shaders/group_sum_subgroup.wgsl");
+
+impl Shader {
+    /// The full WGSL source: `common.wgsl`, then for the kernels that reduce across a
+    /// workgroup the `group_sum` of subgroup operations (`subgroups`, which needs
+    /// `Features::SUBGROUP`) or of workgroup memory alone, then the file.
+    pub fn source(&self, subgroups: bool) -> String {
+        let group_sum = match (self.reduces, subgroups) {
+            (false, _) => "",
+            (true, false) => GROUP_SUM_PORTABLE,
+            (true, true) => GROUP_SUM_SUBGROUP,
+        };
+        [COMMON, group_sum, self.body].concat()
+    }
+
+    /// Whether the source differs with and without subgroups.
+    pub fn reduces(&self) -> bool {
+        self.reduces
+    }
 }
 
 macro_rules! shader {
-    ($name:literal) => {
+    ($name:literal, reduces: $reduces:literal) => {
         Shader {
             name: $name,
-            source: concat!(
-                include_str!("../../../shaders/common.wgsl"),
-                include_str!(concat!("../../../shaders/", $name, ".wgsl"))
-            ),
+            body: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
+            reduces: $reduces,
         }
     };
 }
 
-pub(crate) static CONV1D: Shader = shader!("conv1d");
-pub(crate) static MAXPOOL: Shader = shader!("maxpool");
-pub(crate) static SEPARABLE: Shader = shader!("separable");
-pub(crate) static DENSE: Shader = shader!("dense");
-pub(crate) static ELEMENTWISE: Shader = shader!("elementwise");
-pub(crate) static LOSS: Shader = shader!("loss");
-pub(crate) static REDUCE: Shader = shader!("reduce");
-pub(crate) static OPTIM: Shader = shader!("optim");
-pub(crate) static SHARING: Shader = shader!("sharing");
+pub(crate) static CONV1D: Shader = shader!("conv1d", reduces: false);
+pub(crate) static MAXPOOL: Shader = shader!("maxpool", reduces: false);
+pub(crate) static SEPARABLE: Shader = shader!("separable", reduces: true);
+pub(crate) static DENSE: Shader = shader!("dense", reduces: false);
+pub(crate) static ELEMENTWISE: Shader = shader!("elementwise", reduces: false);
+pub(crate) static LOSS: Shader = shader!("loss", reduces: true);
+pub(crate) static REDUCE: Shader = shader!("reduce", reduces: true);
+pub(crate) static OPTIM: Shader = shader!("optim", reduces: false);
+pub(crate) static SHARING: Shader = shader!("sharing", reduces: false);
 
 /// Every kernel file, for validation in tests.
 pub fn shaders() -> [&'static Shader; 9] {
@@ -60,16 +84,12 @@ pub fn shaders() -> [&'static Shader; 9] {
     ]
 }
 
-/// Invocations per workgroup of the one-dimensional kernels (`WG` in common.wgsl).
-const WORKGROUP: u32 = 64;
-/// Most workgroups along one dispatch dimension.
-pub(crate) const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Size of every kernel's parameter block in 32-bit words: each shader's parameter struct
 /// fits, and unused words are zero.
 const PARAM_WORDS: usize = 16;
 /// Dispatches recorded before the encoder is submitted on its own, so that retired buffers
 /// come back to the pool during long chains of work.
-const SUBMIT_EVERY: usize = 256;
+pub(crate) const SUBMIT_EVERY: usize = 256;
 
 /// One entry point of one shader file.
 #[derive(Debug, Clone, Copy)]
@@ -123,7 +143,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// How many invocations a launch needs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Grid {
-    /// One invocation per index `0..n` (workgroups of [`WORKGROUP`]).
+    /// One invocation per index `0..n` (workgroups of the tuning's `linear` invocations).
     Threads(usize),
     /// A single workgroup (the reductions).
     OneGroup,
@@ -165,12 +185,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Workgroup counts for `threads` invocations, split over x and y past 65,535 groups.
-fn workgroups(threads: usize) -> Result<[u32; 3]> {
-    let groups = threads.div_ceil(WORKGROUP as usize);
-    let x = groups.min(MAX_GROUPS_PER_DIM as usize);
+/// Workgroup counts for `threads` invocations in workgroups of `size`, split over x and y
+/// past `max` groups.
+fn workgroups(threads: usize, size: u32, max: u32) -> Result<[u32; 3]> {
+    let groups = threads.div_ceil(size as usize);
+    let x = groups.min(max as usize);
     let y = groups.div_ceil(x.max(1));
-    if y > MAX_GROUPS_PER_DIM as usize {
+    if y > max as usize {
         return Err(Error::TooLarge {
             bytes: threads as u64 * 4,
             detail: format!("{threads} invocations exceed one dispatch"),
@@ -182,12 +203,15 @@ fn workgroups(threads: usize) -> Result<[u32; 3]> {
 /// The open encoder, the compute pass open in it (if any) and how many dispatches it holds.
 ///
 /// Consecutive dispatches share one compute pass; a copy ends it, and the next dispatch opens
-/// another. wgpu still orders the dispatches inside a pass by the buffers they use.
+/// another. wgpu still orders the dispatches inside a pass by the buffers they use. When
+/// kernels are timed, each dispatch has a pass of its own, with timestamps at its ends.
 struct Open {
     /// Declared first so that it ends before the encoder drops.
     pass: Option<wgpu::ComputePass<'static>>,
     encoder: wgpu::CommandEncoder,
     dispatches: usize,
+    /// The kernel family of each timed dispatch, in order (timestamps `2 i` and `2 i + 1`).
+    timed: Vec<&'static str>,
 }
 
 impl Open {
@@ -210,10 +234,47 @@ impl Open {
         })
     }
 
-    /// The recorded commands, any compute pass ended.
-    fn finish(mut self) -> wgpu::CommandBuffer {
+    /// Records `pipeline` with `bind_group` over `groups`, in its own pass between two
+    /// timestamps of `timer` when kernels are timed.
+    fn dispatch(
+        &mut self,
+        pipeline: &wgpu::ComputePipeline,
+        bind_group: &wgpu::BindGroup,
+        groups: [u32; 3],
+        timed: Option<(&Timer, &'static str)>,
+    ) {
+        let record = |pass: &mut wgpu::ComputePass<'_>| {
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        };
+        match timed {
+            None => record(self.pass()),
+            Some((timer, family)) => {
+                self.pass = None;
+                let writes = timer.writes(self.timed.len());
+                record(
+                    &mut self
+                        .encoder
+                        .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: None,
+                            timestamp_writes: Some(writes),
+                        }),
+                );
+                self.timed.push(family);
+            }
+        }
+        self.dispatches += 1;
+    }
+
+    /// The recorded commands, any compute pass ended, with the timestamps resolved for
+    /// `timer` to read.
+    fn finish(mut self, timer: Option<&Timer>) -> (wgpu::CommandBuffer, Vec<&'static str>) {
         self.pass = None;
-        self.encoder.finish()
+        if let Some(timer) = timer {
+            timer.resolve(&mut self.encoder, self.timed.len());
+        }
+        (self.encoder.finish(), self.timed)
     }
 }
 
@@ -229,6 +290,7 @@ impl Gpu {
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None }),
             dispatches: 0,
+            timed: Vec::new(),
         })
     }
 
@@ -242,15 +304,21 @@ impl Gpu {
         let module = modules.entry(kernel.shader.name).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(kernel.shader.name),
-                source: wgpu::ShaderSource::Wgsl(kernel.shader.source.into()),
+                source: wgpu::ShaderSource::Wgsl(
+                    kernel.shader.source(self.tuning.subgroups).into(),
+                ),
             })
         });
+        let constants = self.tuning.constants();
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.entry),
             layout: None,
             module,
             entry_point: Some(kernel.entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            },
             cache: None,
         });
         drop(modules);
@@ -288,7 +356,7 @@ impl Gpu {
     ) -> Result<()> {
         let groups = match grid {
             Grid::Threads(0) => return Ok(()),
-            Grid::Threads(n) => workgroups(n)?,
+            Grid::Threads(n) => workgroups(n, self.tuning.linear, self.tuning.max_groups_per_dim)?,
             Grid::OneGroup => [1, 1, 1],
             Grid::Groups(groups) if groups.contains(&0) => return Ok(()),
             Grid::Groups(groups) => groups,
@@ -346,11 +414,8 @@ impl Gpu {
         let due = {
             let mut pending = lock(&self.recorder.pending);
             let open = self.open_encoder(&mut pending);
-            let pass = open.pass();
-            pass.set_pipeline(&cached.pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-            open.dispatches += 1;
+            let timed = self.timer.as_ref().map(|t| (t, family(kernel)));
+            open.dispatch(&cached.pipeline, &bind_group, groups, timed);
             self.recorder.dispatches.fetch_add(1, Ordering::Relaxed);
             open.dispatches >= SUBMIT_EVERY
         };
@@ -383,8 +448,12 @@ impl Gpu {
         {
             let mut pending = lock(&self.recorder.pending);
             if let Some(open) = pending.take() {
-                self.ctx.queue.submit([open.finish()]);
+                let (commands, timed) = open.finish(self.timer.as_ref());
+                self.ctx.queue.submit([commands]);
                 self.recorder.submits.fetch_add(1, Ordering::Relaxed);
+                if let Some(timer) = &self.timer {
+                    timer.collect(&self.ctx.device, &timed)?;
+                }
             }
             self.pool.recycle_retired();
         }
@@ -408,9 +477,20 @@ impl Gpu {
     /// `row_bytes` gives the bytes per row of each tensor bound by rows. Chunk starts are
     /// aligned so that every row-bound tensor's offset meets the device's offset alignment.
     pub(crate) fn row_chunks(&self, rows: usize, row_bytes: &[u64]) -> Result<Vec<Range<usize>>> {
+        self.row_chunks_of_at_most(rows, row_bytes, usize::MAX)
+    }
+
+    /// As [`Gpu::row_chunks`], with at most `most` rows a chunk (a kernel that puts rows on
+    /// a workgroup dimension).
+    pub(crate) fn row_chunks_of_at_most(
+        &self,
+        rows: usize,
+        row_bytes: &[u64],
+        most: usize,
+    ) -> Result<Vec<Range<usize>>> {
         let limit = self.max_binding_bytes;
         let widest = row_bytes.iter().copied().max().unwrap_or(0);
-        if widest * rows as u64 <= limit {
+        if widest * rows as u64 <= limit && rows <= most {
             return Ok(std::iter::once(0..rows).collect());
         }
         let align = self.ctx.limits.min_storage_buffer_offset_alignment.max(4) as u64;
@@ -419,12 +499,13 @@ impl Gpu {
             .filter(|&&b| b > 0)
             .map(|&b| align / gcd(b, align))
             .fold(1, |acc, m| acc / gcd(acc, m) * m);
-        let chunk = (limit / widest) / step * step;
+        let fit = (limit / widest.max(1)).min(most as u64);
+        let chunk = fit / step * step;
         if chunk == 0 {
             return Err(Error::TooLarge {
                 bytes: widest * step,
                 detail: format!(
-                    "{step} aligned rows of {widest} bytes do not fit one binding of {limit} bytes"
+                    "{step} aligned rows of {widest} bytes do not fit one binding of {limit} bytes and {most} rows"
                 ),
             });
         }
@@ -520,7 +601,8 @@ mod tests {
 
     static BROKEN: Shader = Shader {
         name: "broken",
-        source: "@compute @workgroup_size(1) fn main() { let x: u32 = undefined_thing; }",
+        body: "@compute @workgroup_size(1) fn main() { let x: u32 = undefined_thing; }",
+        reduces: false,
     };
 
     #[test]
@@ -559,10 +641,16 @@ mod tests {
 
     #[test]
     fn workgroups_split_over_two_dimensions_past_65535() {
-        assert_eq!(workgroups(64).unwrap(), [1, 1, 1]);
-        assert_eq!(workgroups(65).unwrap(), [2, 1, 1]);
-        assert_eq!(workgroups(64 * 65_535).unwrap(), [65_535, 1, 1]);
-        assert_eq!(workgroups(64 * 65_535 + 1).unwrap(), [65_535, 2, 1]);
-        assert!(workgroups(64 * 65_535 * 65_536).is_err());
+        let max = 65_535;
+        assert_eq!(workgroups(64, 64, max).unwrap(), [1, 1, 1]);
+        assert_eq!(workgroups(65, 64, max).unwrap(), [2, 1, 1]);
+        assert_eq!(workgroups(64 * 65_535, 64, max).unwrap(), [65_535, 1, 1]);
+        assert_eq!(
+            workgroups(64 * 65_535 + 1, 64, max).unwrap(),
+            [65_535, 2, 1]
+        );
+        assert!(workgroups(64 * 65_535 * 65_536, 64, max).is_err());
+        assert_eq!(workgroups(33, 16, 2).unwrap(), [2, 2, 1]);
+        assert!(workgroups(65, 16, 2).is_err());
     }
 }

@@ -19,20 +19,26 @@ pub mod params;
 mod reduce;
 mod separable;
 mod sharing;
+mod timing;
+mod tuning;
 
 use std::sync::Arc;
 
 use super::shapes::{Conv1dSpec, PoolSpec, Reduction};
-use super::{AdamStep, AdamTarget, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
+use super::{
+    AdamStep, AdamTarget, Backend, Conv1dGrads, DenseGrads, KernelTimes, SeparableGrads, Tensor,
+};
 use crate::Result;
 use arena::ArenaLayout;
 use buffers::{Pool, PooledBuffer};
 use context::Context;
 use launch::Recorder;
+use timing::Timer;
 
 pub use crate::backend::CommandCounts;
 pub use buffers::PoolStats;
 pub use launch::{Shader, shaders};
+pub use tuning::Tuning;
 
 /// A tensor in GPU memory: a shape and its storage, shared by clones and reshapes.
 #[derive(Debug, Clone)]
@@ -101,38 +107,137 @@ pub struct Gpu {
     recorder: Recorder,
     /// Most bytes one kernel binding may span; larger tensors are processed in chunks.
     max_binding_bytes: u64,
+    /// Workgroup shapes and variants for this device.
+    tuning: Tuning,
+    /// Timestamps around each dispatch, when asked for and supported.
+    timer: Option<Timer>,
 }
 
-/// Settings of the GPU backend beyond what the environment chooses.
+/// Settings of the GPU backend beyond what the environment chooses. The limits here only
+/// lower the device's own: the device is opened with them, so wgpu refuses any kernel that
+/// would exceed them, as a device with those limits would.
+///
+/// ```no_run
+/// use sepfc::backend::gpu::{Gpu, GpuOptions};
+/// // as a device with 64 invocations and 4 KiB of workgroup memory, without subgroups
+/// let gpu = Gpu::with_options(GpuOptions {
+///     max_workgroup_invocations: Some(64),
+///     max_workgroup_storage_bytes: Some(4096),
+///     portable: true,
+///     ..GpuOptions::default()
+/// })?;
+/// assert_eq!(gpu.tuning().tile_side, 8);
+/// # Ok::<(), sepfc::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GpuOptions {
     /// Bind at most this many bytes of a tensor at once (never more than the device allows):
     /// ops split larger tensors into chunks. Lowering it exercises the chunked paths on
     /// small tensors.
     pub max_binding_bytes: Option<u64>,
+    /// At most this many invocations per workgroup (and along a workgroup's side).
+    pub max_workgroup_invocations: Option<u32>,
+    /// At most this many bytes of workgroup memory per workgroup.
+    pub max_workgroup_storage_bytes: Option<u32>,
+    /// At most this many workgroups along one dispatch dimension.
+    pub max_groups_per_dim: Option<u32>,
+    /// Workgroup reductions through workgroup memory alone, even where the adapter offers
+    /// subgroup operations.
+    pub portable: bool,
+    /// Time every kernel with timestamp queries, where the adapter supports them
+    /// ([`Backend::kernel_times`]). Each dispatch gets a compute pass of its own and every
+    /// submit waits for the device: for profiling, not for throughput.
+    pub timestamps: bool,
+}
+
+/// Environment variable that, set to `1`, makes [`GpuOptions::from_env`] choose the portable
+/// reductions (`0` or unset: subgroups where the adapter has them).
+pub const PORTABLE_VAR: &str = "SEPFC_GPU_PORTABLE";
+
+impl GpuOptions {
+    /// The defaults, with [`GpuOptions::portable`] set when [`PORTABLE_VAR`] is `1` (a way
+    /// around a driver whose subgroup operations misbehave, and how the tests compare
+    /// backends kernel for kernel). Any other value than `0` or `1` is an error.
+    pub fn from_env() -> Result<Self> {
+        let portable = match std::env::var(PORTABLE_VAR) {
+            Err(_) => false,
+            Ok(v) if v == "0" => false,
+            Ok(v) if v == "1" => true,
+            Ok(v) => {
+                return Err(crate::Error::InvalidArgument {
+                    op: "opening the GPU",
+                    detail: format!("{PORTABLE_VAR}={v:?}: expected 0 or 1"),
+                });
+            }
+        };
+        Ok(Self {
+            portable,
+            ..Self::default()
+        })
+    }
 }
 
 impl Gpu {
     /// Opens the GPU that `WGPU_BACKEND` / `WGPU_ADAPTER_NAME` select, or the most capable
-    /// one found. Fails with [`Error::NoAdapter`](crate::Error::NoAdapter) when there is none.
+    /// one found, with the options of [`GpuOptions::from_env`]. Fails with
+    /// [`Error::NoAdapter`](crate::Error::NoAdapter) when there is none.
     pub fn new() -> Result<Self> {
-        Self::with_options(GpuOptions::default())
+        Self::with_options(GpuOptions::from_env()?)
     }
 
     /// As [`Gpu::new`], with `options`.
     pub fn with_options(options: GpuOptions) -> Result<Self> {
-        let ctx = Context::open()?;
+        let ctx = Context::open(&options)?;
         let device_limit = ctx.limits.max_storage_buffer_binding_size;
         let max_binding_bytes = options
             .max_binding_bytes
             .map_or(device_limit, |b| b.min(device_limit));
+        let tuning = Tuning::choose(&ctx.limits, ctx.features.contains(wgpu::Features::SUBGROUP))?;
+        let timer = ctx
+            .features
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+            .then(|| Timer::new(&ctx.device, &ctx.queue, launch::SUBMIT_EVERY));
         let pool = Pool::new(ctx.device.clone());
         Ok(Self {
             ctx,
             pool,
             recorder: Recorder::default(),
             max_binding_bytes,
+            tuning,
+            timer,
         })
+    }
+
+    /// The workgroup shapes and variants the kernels use on this device.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
+    }
+
+    /// `a (M, K) b (K, N) -> (M, N)`: a plain tiled matrix product with the convolution
+    /// kernels' tiles but without their gathers, so that the kernel bench can set their rate
+    /// beside the device's matrix-product rate. Not an op of the models.
+    ///
+    /// ```no_run
+    /// use sepfc::backend::{Backend, gpu::Gpu};
+    /// let gpu = Gpu::new()?;
+    /// let a = gpu.upload(&[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let b = gpu.upload(&[1.0, 0.0, 0.0, 1.0], &[2, 2])?;
+    /// assert_eq!(gpu.download(&gpu.matmul(&a, &b)?)?, vec![1.0, 2.0, 3.0, 4.0]);
+    /// # Ok::<(), sepfc::Error>(())
+    /// ```
+    pub fn matmul(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+        conv1d::matmul(self, a, b)
+    }
+
+    /// The optional features the device was opened with (subgroups and timestamp queries,
+    /// where the adapter offers them and the options allow them).
+    pub fn features(&self) -> wgpu::Features {
+        self.ctx.features
+    }
+
+    /// The device's limits, as opened (the adapter's, lowered by [`GpuOptions`]).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.ctx.limits
     }
 
     /// Whether the adapter is a software implementation (e.g. lavapipe) rather than a GPU.
@@ -184,6 +289,10 @@ impl Backend for Gpu {
 
     fn flush(&self) -> Result<()> {
         self.submit()
+    }
+
+    fn kernel_times(&self) -> Option<KernelTimes> {
+        self.timer.as_ref().map(Timer::totals)
     }
 
     fn upload(&self, data: &[f32], shape: &[usize]) -> Result<GpuTensor> {

@@ -3,7 +3,7 @@
 //! Both parameter gradients come from one kernel whose batch sum is split over workgroups and
 //! added up in order by a second.
 
-use super::launch::{Grid, Kernel, MAX_GROUPS_PER_DIM, SEPARABLE};
+use super::launch::{Grid, Kernel, SEPARABLE};
 use super::params::{SepParams, word};
 use super::{Gpu, GpuTensor};
 use crate::backend::shapes;
@@ -37,7 +37,8 @@ impl Split {
         let wanted = PARAM_GRADIENT_GROUPS
             .div_ceil(u.max(1))
             .min(n.max(1))
-            .min(fit);
+            .min(fit)
+            .min(gpu.tuning.max_groups_per_dim as usize);
         let span = n.max(1).div_ceil(wanted);
         Self {
             span,
@@ -64,6 +65,20 @@ fn row_bytes(dims: [usize; 4]) -> [u64; 2] {
     [(dims[1] * dims[2] * 4) as u64, (dims[3] * 4) as u64]
 }
 
+/// Units are one workgroup dimension of the forward and of the parameter gradients.
+fn check_units(gpu: &Gpu, dims: [usize; 4]) -> Result<()> {
+    if dims[3] > gpu.tuning.max_groups_per_dim as usize {
+        return Err(Error::TooLarge {
+            bytes: (dims[3] * (dims[1] + dims[2]) * 4) as u64,
+            detail: format!(
+                "separable_fc: {} units exceed one dispatch ({} workgroups)",
+                dims[3], gpu.tuning.max_groups_per_dim
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn forward(
     gpu: &Gpu,
     x: &GpuTensor,
@@ -71,13 +86,16 @@ pub(super) fn forward(
     chan: &GpuTensor,
 ) -> Result<GpuTensor> {
     let dims = shapes::separable_dims(x.shape(), pos.shape(), chan.shape())?;
+    check_units(gpu, dims)?;
     let y = gpu.alloc(&[dims[0], dims[3]])?;
-    for rows in gpu.row_chunks(dims[0], &row_bytes(dims))? {
+    // a workgroup per output, sequences along y
+    let most = gpu.tuning.max_groups_per_dim as usize;
+    for rows in gpu.row_chunks_of_at_most(dims[0], &row_bytes(dims), most)? {
         gpu.launch_bound(
             kernel("forward"),
             &params(dims, rows.len(), false, Split::default())?,
             &[x.rows(&rows), pos.whole(), chan.whole(), y.rows(&rows)],
-            Grid::Threads(rows.len() * dims[3]),
+            Grid::Groups([dims[3] as u32, rows.len() as u32, 1]),
         )?;
     }
     Ok(y)
@@ -100,12 +118,7 @@ pub(super) fn backward(
     } else {
         None
     };
-    if dims[3] > MAX_GROUPS_PER_DIM as usize {
-        return Err(Error::TooLarge {
-            bytes: dpos.byte_len(),
-            detail: format!("separable_backward: {} units exceed one dispatch", dims[3]),
-        });
-    }
+    check_units(gpu, dims)?;
     let chunks = gpu.row_chunks(dims[0], &row_bytes(dims))?;
     let most = Split::of(gpu, dims, chunks.first().map_or(0, |r| r.len()));
     let parts = gpu.alloc(&[most.splits, dims[3], dims[2] + dims[1]])?;
