@@ -14,10 +14,13 @@
 #   1. the GPU tests (gpu_ops, the model GPU-vs-CPU checks, buffer reuse, step counts) on the
 #      adapter wgpu picks, printing it, gpu_ops also at the benchmark models' convolution shapes
 #      (SEPFC_GPU_TEST_REAL_SIZES);
-#   2. `sepfc bench --device gpu` for both benchmark models, with the per-step command counts;
+#   2. `sepfc bench --device gpu` for both benchmark models, with the per-step command counts
+#      and the device time of a step by kernel family;
 #   3. bench/compare.py --device gpu against PyTorch CUDA eager, TF32 off, then on (skipped,
 #      saying so, where torch sees no CUDA device);
-#   4. the kernel profile: the criterion bench of every kernel of the small model on the GPU.
+#   4. the kernel profile: the criterion bench of every kernel of the small model on the GPU,
+#      and the large model's second convolution against the plain tiled matmul (their ratio
+#      of multiply-adds per second, the issue's ">= 50% of the matmul rate" target).
 # Everything goes into OUT/gpu_visit.md (one results file) and six logs beside it (the device
 # tool brings back at most 8 files). On the device tool:
 #
@@ -27,7 +30,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-gpu_tests="gpu_ops model_gpu_vs_cpu model_options_gpu_vs_cpu gpu_buffer_reuse gpu_step_counts"
+gpu_tests="gpu_ops model_gpu_vs_cpu model_options_gpu_vs_cpu gpu_buffer_reuse gpu_step_counts gpu_kernel_times"
 
 prepare() {
   cargo build --release
@@ -105,7 +108,7 @@ run() {
   [ -n "$small" ] && batch=4 seconds=0.5
   for m in small large; do
     timeout 300 "$sepfc" bench --model "$m" --device gpu --batch "$batch" --seconds "$seconds" > "$out/bench_$m.log" 2>&1 || true
-    grep -E "model on|per timed" "$out/bench_$m.log" | sed 's/^/- /' >> "$report"
+    grep -E "model on|per timed|device time per" "$out/bench_$m.log" | sed 's/^/- /' >> "$report"
   done
 
   echo >> "$report"
@@ -134,6 +137,24 @@ run() {
   echo '```' >> "$report"
   grep -E "/gpu/|time:|thrpt:" "$out/kernels.log" >> "$report" || echo "(no kernel figures: see kernels.log)" >> "$report"
   echo '```' >> "$report"
+  # multiply-adds per second of the large model's convolution over those of the plain matmul
+  awk '
+    /^[a-z0-9_]+\/gpu\// { id = $1 }
+    /thrpt:/ && id != "" {
+      gsub(/[\[\]]/, ""); v = $4; u = $5
+      f = (u ~ /^K/) ? 1e3 : (u ~ /^M/) ? 1e6 : (u ~ /^G/) ? 1e9 : (u ~ /^T/) ? 1e12 : 1
+      rate[id] = v * f; id = ""
+    }
+    END {
+      for (k in rate) {
+        if (k ~ /^conv1d_forward\/gpu\/[0-9]+x128x986_k15$/) conv = rate[k]
+        if (k ~ /^matmul\/gpu\//) mm = rate[k]
+      }
+      if (conv > 0 && mm > 0)
+        printf "- conv1d forward (large model, second layer) at %.1f%% of the tiled matmul rate: %.3g against %.3g multiply-adds/s\n", 100 * conv / mm, conv, mm
+      else
+        print "- conv1d against matmul: figures missing (see kernels.log)"
+    }' "$out/kernels.log" >> "$report"
   rm -rf "$out/bin" "$out/target"
   echo "results: $report"
 }

@@ -3,6 +3,8 @@
 //! its family, the families the small benchmark model runs are all there, and their sum fits
 //! inside the step's wall-clock time. lavapipe and llvmpipe's GL both have timestamp queries.
 
+use std::io::Write;
+
 use sepfc::backend::Backend;
 use sepfc::backend::gpu::{Gpu, GpuOptions};
 use sepfc::bench::{BenchModel, BenchOptions, run_bench};
@@ -19,7 +21,13 @@ fn every_dispatch_of_a_training_step_is_timed_under_its_family() {
         Err(e) if std::env::var_os("CI").is_some() => panic!("CI is set but: {e}"),
         Err(e) => return eprintln!("no GPU adapter, skipped: {e}"),
     };
-    eprintln!("GPU tests run on: {}; {}", g.describe(), g.tuning());
+    // straight to stderr, past the test harness's capture, as tests/common does
+    let _ = writeln!(
+        std::io::stderr(),
+        "GPU tests run on: {}; {}",
+        g.describe(),
+        g.tuning()
+    );
     assert!(
         g.features().contains(wgpu::Features::TIMESTAMP_QUERY),
         "{}: expected timestamp queries",
