@@ -42,6 +42,8 @@
 //! assert!(scores(&model, &cpu, &x, 2, Method::Ism).is_err()); // only tasks 0 and 1
 //! ```
 
+pub mod shuffle;
+
 use std::fmt;
 use std::str::FromStr;
 
