@@ -16,7 +16,7 @@
 //! ```
 
 use crate::Result;
-use crate::backend::{Backend, Conv1dSpec, PoolSpec, Reduction, Tensor};
+use crate::backend::{Backend, Conv1dSpec, Nonlinearity, PoolSpec, Reduction, Tensor};
 
 /// A value recorded on a [`Tape`]: an index, valid only for the tape that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,6 +224,41 @@ impl<'b, B: Backend> Tape<'b, B> {
         let yt = y.clone();
         Ok(self.record(y, &[x], move |be, dy, _| {
             Ok(vec![Some(be.sigmoid_backward(&yt, dy)?)])
+        }))
+    }
+
+    /// `nonlinearity` of `x`, differentiated by DeepLIFT's rescale rule: `x` holds `2 pairs`
+    /// rows, inputs then their references, and the backward pass gives multipliers
+    /// ([`Backend::deeplift_rescale`]) instead of gradients.
+    pub fn deeplift_nonlinearity(
+        &mut self,
+        x: Var,
+        nonlinearity: Nonlinearity,
+        pairs: usize,
+    ) -> Result<Var> {
+        let xt = self.val(x);
+        let y = match nonlinearity {
+            Nonlinearity::Relu => self.backend.relu(&xt)?,
+            Nonlinearity::Sigmoid => self.backend.sigmoid(&xt)?,
+        };
+        let yt = y.clone();
+        Ok(self.record(y, &[x], move |be, dy, _| {
+            let dx = be.deeplift_rescale(&xt, &yt, dy, nonlinearity, pairs)?;
+            Ok(vec![Some(dx)])
+        }))
+    }
+
+    /// [`Backend::maxpool1d`] of `x`, differentiated by DeepLIFT's rule for max pooling
+    /// ([`Backend::deeplift_maxpool1d`]) on `2 pairs` rows as in
+    /// [`Tape::deeplift_nonlinearity`].
+    pub fn deeplift_maxpool1d(&mut self, x: Var, spec: PoolSpec, pairs: usize) -> Result<Var> {
+        let xt = self.val(x);
+        let y = self.backend.maxpool1d(&xt, spec)?;
+        let yt = y.clone();
+        Ok(self.record(y, &[x], move |be, dy, _| {
+            Ok(vec![Some(
+                be.deeplift_maxpool1d(&xt, &yt, dy, spec, pairs)?,
+            )])
         }))
     }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::Result;
 
-pub use shapes::{Conv1dSpec, PoolSpec, Reduction};
+pub use shapes::{Conv1dSpec, Nonlinearity, PoolSpec, Reduction};
 
 /// A tensor handle of some backend: cheap to clone, knows its shape.
 pub trait Tensor: Clone + std::fmt::Debug + 'static {
@@ -136,7 +136,8 @@ impl CommandCounts {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KernelTimes {
     /// Per kernel family (`conv forward`, `conv backward`, `separable`, `pooling`, `dense`,
-    /// `elementwise`, `loss and reductions`, `optimizer`, `matmul`), those that ran.
+    /// `elementwise`, `loss and reductions`, `optimizer`, `matmul`, `attribution`), those that
+    /// ran.
     pub families: BTreeMap<&'static str, FamilyTime>,
 }
 
@@ -342,6 +343,38 @@ pub trait Backend {
         x: &Self::Tensor,
         dy: &Self::Tensor,
         spec: PoolSpec,
+    ) -> Result<Self::Tensor>;
+
+    /// DeepLIFT's rescale rule through an elementwise `nonlinearity`, on a batch of `2 P`
+    /// rows that pairs row `i < P` (an input) with row `P + i` (its reference): `x` is what the
+    /// nonlinearity took, `y` what it gave, `dy` the multipliers of `y` (same shapes). Rows
+    /// `i < P` of the result are `dy * (y_i - y_{P+i}) / (x_i - x_{P+i})`, or `dy` times the
+    /// derivative at `x_i` where `|x_i - x_{P+i}|` is below
+    /// [`DEEPLIFT_EPS`](shapes::DEEPLIFT_EPS) (as captum's DeepLift); rows `P..2P` are 0.
+    fn deeplift_rescale(
+        &self,
+        x: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        nonlinearity: Nonlinearity,
+        pairs: usize,
+    ) -> Result<Self::Tensor>;
+
+    /// DeepLIFT through [`Backend::maxpool1d`] on paired rows as in
+    /// [`Backend::deeplift_rescale`], by captum's rule: in each window of an input row `i` and
+    /// its reference `r`, with outputs `y_i`, `y_r` and `m = max(y_i, y_r)`, `dy * (m - y_r)`
+    /// goes to the input's first maximum and `dy * (y_i - m)` to the reference's; a position's
+    /// multiplier is what it received over `x_i - x_r`, or the ordinary gradient (every window's
+    /// `dy` at the input's first maximum) where `|x_i - x_r|` is below
+    /// [`DEEPLIFT_EPS`](shapes::DEEPLIFT_EPS). `x (2P, C, L)`, `y`, `dy (2P, C, L_out)`;
+    /// reference rows of the result are 0.
+    fn deeplift_maxpool1d(
+        &self,
+        x: &Self::Tensor,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        spec: PoolSpec,
+        pairs: usize,
     ) -> Result<Self::Tensor>;
 
     /// Separable contraction `y[n,u] = sum_l pos[u,l] sum_c chan[u,c] x[n,c,l]`.

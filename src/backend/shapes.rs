@@ -68,6 +68,43 @@ impl Reduction {
     }
 }
 
+/// An elementwise nonlinearity, for [`Backend::deeplift_rescale`](super::Backend::deeplift_rescale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nonlinearity {
+    /// `max(x, 0)`; its derivative is taken as 0 at 0.
+    Relu,
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+}
+
+impl Nonlinearity {
+    /// The code the GPU kernel switches on.
+    pub(crate) fn code(self) -> u32 {
+        match self {
+            Nonlinearity::Relu => 0,
+            Nonlinearity::Sigmoid => 1,
+        }
+    }
+}
+
+/// Below this difference between an input and its reference, DeepLIFT's multipliers fall back
+/// to the gradient (captum's DeepLift uses the same).
+pub const DEEPLIFT_EPS: f64 = 1e-10;
+
+/// Checks that `shape` holds `pairs` inputs followed by their `pairs` references; returns the
+/// elements of one half.
+pub fn deeplift_half(op: &'static str, shape: &[usize], pairs: usize) -> Result<usize> {
+    if shape.first() != Some(&(2 * pairs)) {
+        return Err(Error::shape(
+            op,
+            format!(
+                "expected {pairs} inputs and their {pairs} references along the first dimension, got {shape:?}"
+            ),
+        ));
+    }
+    Ok(shape.iter().product::<usize>() / 2)
+}
+
 /// Sizes of a convolution, checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvDims {

@@ -42,6 +42,7 @@
 //! assert!(scores(&model, &cpu, &x, 2, Method::Ism).is_err()); // only tasks 0 and 1
 //! ```
 
+pub mod deeplift;
 pub mod shuffle;
 
 use std::fmt;
@@ -107,14 +108,67 @@ fn invalid(detail: String) -> Error {
     }
 }
 
-/// Checks `task` against the model and `x` against `(N, 4, input_length)`; returns `(N, L)`.
-fn check<B: Backend>(model: &Model<B>, x: &B::Tensor, task: usize) -> Result<(usize, usize)> {
+/// Checks `task` against the model's tasks.
+fn check_task<B: Backend>(model: &Model<B>, task: usize) -> Result<()> {
     if task >= model.tasks() {
         return Err(invalid(format!(
             "task {task} is out of range: the model has {} task(s), numbered from 0",
             model.tasks()
         )));
     }
+    Ok(())
+}
+
+/// Checks that host-side input `x` holds whole `(4, length)` sequences.
+fn check_host_input(x: &[f32], length: usize) -> Result<()> {
+    let width = INPUT_CHANNELS * length;
+    if width == 0 || !x.len().is_multiple_of(width) {
+        return Err(Error::Shape {
+            op: "explain",
+            detail: format!(
+                "{} input values are not whole sequences of ({INPUT_CHANNELS}, {length})",
+                x.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The letters of one-hot input `(N, 4, L)`: A, C, G, T, or N for an all-zero column; an
+/// error naming the first position that is neither.
+fn letters(x: &[f32], length: usize) -> Result<Vec<Vec<u8>>> {
+    const BASES: &[u8; 4] = b"ACGT";
+    let width = INPUT_CHANNELS * length;
+    x.chunks(width)
+        .enumerate()
+        .map(|(seq, one)| {
+            (0..length)
+                .map(|l| {
+                    let column: Vec<f32> =
+                        (0..INPUT_CHANNELS).map(|c| one[c * length + l]).collect();
+                    match column.iter().filter(|&&v| v != 0.0).count() {
+                        0 => Ok(b'N'),
+                        1 => {
+                            let c = column.iter().position(|&v| v == 1.0).ok_or_else(|| {
+                                invalid(format!(
+                                    "sequence {seq}, position {l}: {column:?} is not one-hot"
+                                ))
+                            })?;
+                            Ok(BASES[c])
+                        }
+                        _ => Err(invalid(format!(
+                            "sequence {seq}, position {l}: {column:?} is not one-hot"
+                        ))),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Checks `task` against the model and `x` against `(N, 4, input_length)`; returns `(N, L)`.
+fn check<B: Backend>(model: &Model<B>, x: &B::Tensor, task: usize) -> Result<(usize, usize)> {
+    check_task(model, task)?;
     let shape = x.shape();
     let length = model.input_length();
     if shape.len() != 3 || shape[1] != INPUT_CHANNELS || shape[2] != length {

@@ -295,12 +295,17 @@ impl<B: Backend> Model<B> {
     /// backward pass then computes the gradients of the inputs recorded with
     /// [`Tape::param`] only (no parameter gradient). Returns the `(N, tasks)` logits.
     pub fn record_frozen(&self, tape: &mut Tape<'_, B>, x: Var) -> Result<Var> {
-        let params: Vec<Var> = self
-            .params
+        let params = self.frozen_parameters(tape);
+        self.forward(tape, x, &params, Mode::INFERENCE)
+    }
+
+    /// The parameters recorded on `tape` as constants (no gradient), in the order
+    /// [`Model::forward`] takes them: for forward passes on other graphs over the same tape.
+    pub fn frozen_parameters(&self, tape: &mut Tape<'_, B>) -> Vec<Var> {
+        self.params
             .iter()
             .map(|p| tape.input(p.value.clone()))
-            .collect();
-        self.forward(tape, x, &params, Mode::INFERENCE)
+            .collect()
     }
 
     /// One training step on a batch: forward with dropout seeded by `seed`, masked binary

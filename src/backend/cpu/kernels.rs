@@ -4,7 +4,9 @@
 //! Every function takes sizes that [`shapes`](crate::backend::shapes) has already checked.
 //! Layouts are row-major: `x[n][c][l]` is `x[(n * C + c) * L + l]`.
 
-use crate::backend::shapes::{ConvDims, PoolSpec, Reduction, dropout_keep};
+use crate::backend::shapes::{
+    ConvDims, DEEPLIFT_EPS, Nonlinearity, PoolSpec, Reduction, dropout_keep,
+};
 use crate::backend::{AdamStep, Conv1dSpec};
 
 /// An element type of the reference kernels.
@@ -189,6 +191,80 @@ pub fn maxpool1d_backward<T: Real>(
         }
     }
     dx.into_iter().map(r).collect()
+}
+
+/// DeepLIFT's rescale multipliers through `nonlinearity` ([`Backend::deeplift_rescale`]
+/// (crate::backend::Backend::deeplift_rescale)): `x`, `y`, `dy` hold `2 * half` values, the
+/// inputs' then the references'.
+pub fn deeplift_rescale<T: Real>(
+    x: &[T],
+    y: &[T],
+    dy: &[T],
+    nonlinearity: Nonlinearity,
+    half: usize,
+) -> Vec<T> {
+    let mut dx = vec![T::default(); 2 * half];
+    for i in 0..half {
+        let (xi, xr) = (x[i].to_f64(), x[half + i].to_f64());
+        let delta = xi - xr;
+        let slope = if delta.abs() < DEEPLIFT_EPS {
+            match nonlinearity {
+                Nonlinearity::Relu => f64::from(u8::from(xi > 0.0)),
+                Nonlinearity::Sigmoid => {
+                    let s = y[i].to_f64();
+                    s * (1.0 - s)
+                }
+            }
+        } else {
+            (y[i].to_f64() - y[half + i].to_f64()) / delta
+        };
+        dx[i] = r(dy[i].to_f64() * slope);
+    }
+    dx
+}
+
+/// DeepLIFT's multipliers through max pooling ([`Backend::deeplift_maxpool1d`]
+/// (crate::backend::Backend::deeplift_maxpool1d)): `x (2 * rows, l)`, `y` and `dy
+/// (2 * rows, l_out)`, the inputs' rows then the references'.
+pub fn deeplift_maxpool1d<T: Real>(
+    x: &[T],
+    y: &[T],
+    dy: &[T],
+    rows: usize,
+    l: usize,
+    l_out: usize,
+    spec: PoolSpec,
+) -> Vec<T> {
+    let mut received = vec![0.0f64; rows * l];
+    let mut gradient = vec![0.0f64; rows * l];
+    for row in 0..rows {
+        let (xi, xr) = (
+            &x[row * l..(row + 1) * l],
+            &x[(rows + row) * l..(rows + row + 1) * l],
+        );
+        for o in 0..l_out {
+            let (yi, yr) = (
+                y[row * l_out + o].to_f64(),
+                y[(rows + row) * l_out + o].to_f64(),
+            );
+            let g = dy[row * l_out + o].to_f64();
+            let m = yi.max(yr);
+            let at_input = row * l + window_argmax(xi, o, spec);
+            received[at_input] += g * (m - yr);
+            received[row * l + window_argmax(xr, o, spec)] += g * (yi - m);
+            gradient[at_input] += g;
+        }
+    }
+    let mut dx = vec![T::default(); 2 * rows * l];
+    for i in 0..rows * l {
+        let delta = x[i].to_f64() - x[rows * l + i].to_f64();
+        dx[i] = r(if delta.abs() < DEEPLIFT_EPS {
+            gradient[i]
+        } else {
+            received[i] / delta
+        });
+    }
+    dx
 }
 
 /// `y[n,u] = sum_l pos[u,l] sum_c chan[u,c] x[n,c,l]`, dims `[N, C, L, U]`.

@@ -19,7 +19,7 @@ mod transpose;
 
 use std::sync::Arc;
 
-use super::shapes::{self, Conv1dSpec, ConvDims, PoolSpec, Reduction};
+use super::shapes::{self, Conv1dSpec, ConvDims, Nonlinearity, PoolSpec, Reduction};
 use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
 use crate::Result;
 
@@ -330,6 +330,38 @@ impl Backend for Cpu {
         let [n, c, l, l_out] = shapes::pool_dims(&x.shape, spec)?;
         shapes::expect_same("maxpool1d_backward", &dy.shape, &[n, c, l_out])?;
         let dx = fast_elementwise::maxpool1d_backward(&x.data, &dy.data, n * c, l, l_out, spec);
+        self.make(dx, &x.shape)
+    }
+
+    fn deeplift_rescale(
+        &self,
+        x: &CpuTensor,
+        y: &CpuTensor,
+        dy: &CpuTensor,
+        nonlinearity: Nonlinearity,
+        pairs: usize,
+    ) -> Result<CpuTensor> {
+        let half = shapes::deeplift_half("deeplift_rescale", &x.shape, pairs)?;
+        shapes::expect_same("deeplift_rescale", &y.shape, &x.shape)?;
+        shapes::expect_same("deeplift_rescale", &dy.shape, &x.shape)?;
+        let dx = kernels::deeplift_rescale(&x.data, &y.data, &dy.data, nonlinearity, half);
+        self.make(dx, &x.shape)
+    }
+
+    fn deeplift_maxpool1d(
+        &self,
+        x: &CpuTensor,
+        y: &CpuTensor,
+        dy: &CpuTensor,
+        spec: PoolSpec,
+        pairs: usize,
+    ) -> Result<CpuTensor> {
+        let [n, c, l, l_out] = shapes::pool_dims(&x.shape, spec)?;
+        shapes::deeplift_half("deeplift_maxpool1d", &x.shape, pairs)?;
+        shapes::expect_same("deeplift_maxpool1d", &y.shape, &[n, c, l_out])?;
+        shapes::expect_same("deeplift_maxpool1d", &dy.shape, &[n, c, l_out])?;
+        let rows = pairs * c;
+        let dx = kernels::deeplift_maxpool1d(&x.data, &y.data, &dy.data, rows, l, l_out, spec);
         self.make(dx, &x.shape)
     }
 

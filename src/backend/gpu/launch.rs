@@ -60,6 +60,7 @@ macro_rules! shader {
 }
 
 pub(crate) static CONV1D: Shader = shader!("conv1d", reduces: false);
+pub(crate) static DEEPLIFT: Shader = shader!("deeplift", reduces: false);
 pub(crate) static MAXPOOL: Shader = shader!("maxpool", reduces: false);
 pub(crate) static SEPARABLE: Shader = shader!("separable", reduces: true);
 pub(crate) static DENSE: Shader = shader!("dense", reduces: false);
@@ -70,9 +71,10 @@ pub(crate) static OPTIM: Shader = shader!("optim", reduces: false);
 pub(crate) static SHARING: Shader = shader!("sharing", reduces: false);
 
 /// Every kernel file, for validation in tests.
-pub fn shaders() -> [&'static Shader; 9] {
+pub fn shaders() -> [&'static Shader; 10] {
     [
         &CONV1D,
+        &DEEPLIFT,
         &MAXPOOL,
         &SEPARABLE,
         &DENSE,

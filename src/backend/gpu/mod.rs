@@ -9,6 +9,7 @@ mod arena;
 mod buffers;
 mod context;
 mod conv1d;
+mod deeplift;
 mod dense;
 mod elementwise;
 mod launch;
@@ -24,7 +25,7 @@ mod tuning;
 
 use std::sync::Arc;
 
-use super::shapes::{Conv1dSpec, PoolSpec, Reduction};
+use super::shapes::{Conv1dSpec, Nonlinearity, PoolSpec, Reduction};
 use super::{
     AdamStep, AdamTarget, Backend, Conv1dGrads, DenseGrads, KernelTimes, SeparableGrads, Tensor,
 };
@@ -404,6 +405,28 @@ impl Backend for Gpu {
         spec: PoolSpec,
     ) -> Result<GpuTensor> {
         maxpool::backward(self, x, dy, spec)
+    }
+
+    fn deeplift_rescale(
+        &self,
+        x: &GpuTensor,
+        y: &GpuTensor,
+        dy: &GpuTensor,
+        nonlinearity: Nonlinearity,
+        pairs: usize,
+    ) -> Result<GpuTensor> {
+        deeplift::rescale(self, x, y, dy, nonlinearity, pairs)
+    }
+
+    fn deeplift_maxpool1d(
+        &self,
+        x: &GpuTensor,
+        y: &GpuTensor,
+        dy: &GpuTensor,
+        spec: PoolSpec,
+        pairs: usize,
+    ) -> Result<GpuTensor> {
+        deeplift::maxpool1d(self, x, y, dy, spec, pairs)
     }
 
     fn separable(&self, x: &GpuTensor, pos: &GpuTensor, chan: &GpuTensor) -> Result<GpuTensor> {

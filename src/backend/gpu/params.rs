@@ -160,6 +160,24 @@ params! {
 }
 
 params! {
+    /// `deeplift.wgsl`: DeepLIFT's multipliers through a nonlinearity or a max pooling.
+    DeepLiftParams in "deeplift" {
+        /// Rescale: values in one half; max pooling: rows in one half.
+        half: u32,
+        /// Rescale: 0 relu, 1 sigmoid.
+        kind: u32,
+        /// Max pooling: input length.
+        l: u32,
+        /// Max pooling: output length.
+        l_out: u32,
+        /// Max pooling: window.
+        size: u32,
+        /// Max pooling: step between windows.
+        stride: u32,
+    }
+}
+
+params! {
     /// `optim.wgsl`: an SGD (`len`, `lr`) or Adam step over a range of elements.
     OptParams in "optim" {
         /// Elements in the range.
@@ -251,6 +269,7 @@ pub fn all() -> Vec<(&'static str, &'static str, &'static [Field], usize)> {
     }
     vec![
         entry::<ConvParams>(),
+        entry::<DeepLiftParams>(),
         entry::<DenseParams>(),
         entry::<EltParams>(),
         entry::<LossParams>(),

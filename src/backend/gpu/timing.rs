@@ -24,6 +24,7 @@ pub(crate) fn family(kernel: Kernel) -> &'static str {
         ("dense", _) => "dense",
         ("loss" | "reduce", _) => "loss and reductions",
         ("optim", _) => "optimizer",
+        ("deeplift", _) => "attribution",
         _ => "elementwise",
     }
 }
