@@ -443,3 +443,130 @@ fn numpy_weights_load_in_sepfc_and_predict_the_same() {
         }
     }
 }
+
+fn deeplift_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/reference_deeplift.py")
+}
+
+/// `reference_deeplift.py`'s rows: `4 L` hypothetical contributions, then the logit minus the
+/// mean reference logit.
+fn numpy_deeplift(
+    weights: &Path,
+    seqs: &Path,
+    refs: &OsStr,
+    task: usize,
+    out: &Path,
+) -> Vec<Vec<f64>> {
+    let task = task.to_string();
+    let run = Command::new("python3")
+        .arg(deeplift_script())
+        .args([
+            weights.as_os_str(),
+            seqs.as_os_str(),
+            refs,
+            OsStr::new(&task),
+            out.as_os_str(),
+        ])
+        .output()
+        .expect("run python3");
+    assert!(
+        run.status.success(),
+        "reference_deeplift.py failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(out)
+        .expect("its output")
+        .lines()
+        .map(|l| {
+            l.split('\t')
+                .map(|v| v.parse().expect("a number"))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn deeplift_and_deepshap_agree_with_an_independent_numpy_deeplift() {
+    use sepfc::explain::deeplift::{against_references, deeplift};
+    use sepfc::explain::shuffle::dinucleotide_shuffles;
+    if !python_ready("deeplift_and_deepshap_agree_with_an_independent_numpy_deeplift") {
+        return;
+    }
+    let cpu = Cpu;
+    let dir = TempDir::new("deeplift");
+    let mut rng = StdRng::seed_from_u64(31);
+    // float32 against float64: DeepLIFT's ratios of differences lose more than a forward pass
+    let (rtol, atol) = (1e-3, 1e-4);
+    let mut worst = 0.0f64;
+    for (i, &(name, length, text)) in CONFIGS.iter().enumerate() {
+        let config_path = dir.path(&format!("{name}.toml"));
+        std::fs::write(&config_path, text).expect("write the config");
+        let seqs = random_sequences(&mut rng, 4, length);
+        let seqs_path = dir.path(&format!("{name}.txt"));
+        write_lines(&seqs_path, seqs.clone());
+        let weights = dir.path(&format!("{name}.safetensors"));
+        let (length_arg, seed_arg) = (length.to_string(), (300 + i).to_string());
+        run_script(
+            name,
+            &[
+                OsStr::new("write"),
+                config_path.as_os_str(),
+                OsStr::new(&length_arg),
+                seqs_path.as_os_str(),
+                weights.as_os_str(),
+                dir.path(&format!("{name}.tsv")).as_os_str(),
+                OsStr::new(&seed_arg),
+            ],
+        );
+        let model = Model::load(&cpu, &weights).expect("NumPy's weights load");
+        let x = one_hot(&seqs, length);
+        let task = model.tasks() - 1;
+        // three dinucleotide shuffles of each sequence as references
+        let refs: Vec<String> = seqs
+            .iter()
+            .enumerate()
+            .flat_map(|(k, s)| {
+                dinucleotide_shuffles(s.to_ascii_uppercase().as_bytes(), 3, k as u64)
+                    .into_iter()
+                    .map(|r| String::from_utf8(r).expect("ASCII"))
+            })
+            .collect();
+        let refs_path = dir.path(&format!("{name}.refs.txt"));
+        write_lines(&refs_path, refs.clone());
+        let out = dir.path(&format!("{name}.deeplift.tsv"));
+        for (method, ours, theirs) in [
+            (
+                "deeplift",
+                deeplift(&model, &cpu, &x, task).expect("sepfc's DeepLIFT"),
+                numpy_deeplift(&weights, &seqs_path, OsStr::new("zeros"), task, &out),
+            ),
+            (
+                "deepshap",
+                against_references(&model, &cpu, &x, &one_hot(&refs, length), 3, task)
+                    .expect("sepfc's DeepLIFT against shuffles"),
+                numpy_deeplift(&weights, &seqs_path, refs_path.as_os_str(), task, &out),
+            ),
+        ] {
+            assert_eq!(theirs.len(), seqs.len());
+            for (s, row) in theirs.iter().enumerate() {
+                assert_eq!(row.len(), 4 * length + 1, "{name} {method}");
+                for (j, &expected) in row[..4 * length].iter().enumerate() {
+                    let got = f64::from(ours.hypothetical[s * 4 * length + j]);
+                    let excess =
+                        (got - expected).abs() - (rtol * got.abs().max(expected.abs())).max(atol);
+                    assert!(
+                        excess <= 0.0,
+                        "{name} {method}: sequence {s}, value {j}: sepfc {got}, NumPy {expected}"
+                    );
+                    worst = worst.max((got - expected).abs());
+                }
+                let delta = f64::from(ours.logits[s] - ours.reference_logits[s]);
+                assert!(
+                    (delta - row[4 * length]).abs() <= 1e-4 * delta.abs().max(1.0),
+                    "{name} {method}: logit differences"
+                );
+            }
+        }
+    }
+    eprintln!("DeepLIFT and DeepSHAP against NumPy: largest difference {worst:.3e}");
+}

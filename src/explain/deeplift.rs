@@ -282,6 +282,32 @@ pub fn deeplift<B: Backend>(
     attribute(model, backend, x, task, 1, |_, _| vec![0.0; width])
 }
 
+/// DeepLIFT against references the caller gives: `references` holds `r` of them per sequence
+/// of `x`, `(N, r, 4, L)`, and the results are averaged over each sequence's. Errors when
+/// `references` is not `r` whole sequences per sequence of `x`, or `r` is 0.
+pub fn against_references<B: Backend>(
+    model: &Model<B>,
+    backend: &B,
+    x: &[f32],
+    references: &[f32],
+    r: usize,
+    task: usize,
+) -> Result<Attribution> {
+    let width = INPUT_CHANNELS * model.input_length();
+    super::check_host_input(x, model.input_length())?;
+    if r == 0 || references.len() != x.len() * r {
+        return Err(super::invalid(format!(
+            "{} reference values are not {r} reference(s) for each of {} sequences",
+            references.len(),
+            x.len() / width
+        )));
+    }
+    attribute(model, backend, x, task, r, |seq, k| {
+        let at = (seq * r + k) * width;
+        references[at..at + width].to_vec()
+    })
+}
+
 /// DeepSHAP: DeepLIFT averaged over `references` dinucleotide shuffles of each sequence of `x`
 /// (`(N, 4, L)` one-hot, host-side), the `k`-th shuffle of sequence `i` seeded by `seed`, `i`
 /// and `k`. Errors when a position of `x` is neither one-hot nor all zeros (N), or
