@@ -107,3 +107,53 @@ impl Drop for AtomicFile {
         }
     }
 }
+
+/// Writes `values` as a NumPy `.npz` archive holding one float32 array `arr_0` of `shape` (what
+/// `np.savez(path, values)` writes: a zip of uncompressed `.npy` files), atomically.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("x.npz");
+/// sepfc::io::write_npz(&path, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[1, 2, 3]).unwrap();
+/// let bytes = std::fs::read(&path).unwrap();
+/// assert_eq!(&bytes[..2], b"PK");
+/// assert!(sepfc::io::write_npz(&path, &[1.0], &[2]).is_err()); // 1 value, shape of 2
+/// ```
+pub fn write_npz(path: &Path, values: &[f32], shape: &[usize]) -> Result<()> {
+    let failed = |detail: String| Error::Output {
+        path: path.display().to_string(),
+        detail,
+    };
+    if shape.iter().product::<usize>() != values.len() {
+        return Err(failed(format!(
+            "{} values do not fill the shape {shape:?}",
+            values.len()
+        )));
+    }
+    let mut npy = Vec::with_capacity(values.len() * 4 + 128);
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    use npyz::WriterBuilder;
+    let mut writer = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&dims)
+        .writer(&mut npy)
+        .begin_nd()
+        .map_err(|e| failed(e.to_string()))?;
+    writer
+        .extend(values.iter().copied())
+        .map_err(|e| failed(e.to_string()))?;
+    writer.finish().map_err(|e| failed(e.to_string()))?;
+    let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(npy.len() > u32::MAX as usize / 2);
+    archive
+        .start_file("arr_0.npy", stored)
+        .map_err(|e| failed(e.to_string()))?;
+    archive.write_all(&npy).map_err(|e| failed(e.to_string()))?;
+    let bytes = archive
+        .finish()
+        .map_err(|e| failed(e.to_string()))?
+        .into_inner();
+    write_atomically(path, &bytes)
+}

@@ -597,3 +597,41 @@ fn an_unreadable_portable_switch_is_refused_with_its_name() {
         "{all}"
     );
 }
+
+#[test]
+fn explain_refuses_options_its_method_does_not_take_before_reading_anything() {
+    let dir = temp_dir("explain-options");
+    let (model, fasta, out) = (dir.join("none"), dir.join("none.fa"), dir.join("s.tsv"));
+    let explain = |extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "--model",
+            s(&model),
+            "--fasta",
+            s(&fasta),
+            "--out",
+            s(&out),
+        ];
+        args.extend_from_slice(extra);
+        fails(&args)
+    };
+    let line = explain(&["--npz", s(&dir.join("p"))]);
+    assert!(
+        line.contains("--npz needs hypothetical contributions"),
+        "{line}"
+    );
+    let line = explain(&["--method", "deeplift", "--references", "5"]);
+    assert!(
+        line.contains("--references applies to --method deepshap only"),
+        "{line}"
+    );
+    let line = explain(&["--method", "ism", "--seed", "5"]);
+    assert!(
+        line.contains("--seed applies to --method deepshap only"),
+        "{line}"
+    );
+    let line = explain(&["--method", "deepshap", "--references", "0"]);
+    assert!(line.contains("--references must be at least 1"), "{line}");
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

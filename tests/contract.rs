@@ -158,6 +158,56 @@ fn the_command_line_keeps_the_contract() {
     let (id, scores) = first.split_once('\t').unwrap();
     assert_eq!((id, scores.split(',').count()), ("seq0", 100));
 
+    // explain --npz: PREFIX.ohe.npz and PREFIX.hyp.npz, one float32 arr_0 of (N, 4, L) each,
+    // ohe one-hot and in input order, ohe * hyp summed over channels the TSV's scores
+    let prefix = dir.join("attr");
+    ok(&[
+        "explain",
+        "--model",
+        s(&run),
+        "--fasta",
+        s(&fasta),
+        "--out",
+        s(&dir.join("shap.tsv")),
+        "--task",
+        "EBOX",
+        "--method",
+        "deepshap",
+        "--references",
+        "3",
+        "--npz",
+        s(&prefix),
+        "--device",
+        "cpu",
+    ]);
+    let check = r#"
+import sys, numpy as np
+ohe, hyp = np.load(sys.argv[1] + ".ohe.npz"), np.load(sys.argv[1] + ".hyp.npz")
+assert list(ohe.keys()) == ["arr_0"] and list(hyp.keys()) == ["arr_0"], (list(ohe.keys()), list(hyp.keys()))
+ohe, hyp = ohe["arr_0"], hyp["arr_0"]
+assert ohe.dtype == np.float32 and hyp.dtype == np.float32, (ohe.dtype, hyp.dtype)
+assert ohe.shape == hyp.shape and ohe.shape[1:] == (4, 100), (ohe.shape, hyp.shape)
+assert set(np.unique(ohe)) <= {0.0, 1.0} and ohe.sum(axis=1).max() <= 1.0
+rows = [l.split("\t") for l in open(sys.argv[2]).read().splitlines()]
+tsv = np.array([[float(v) for v in r[1].split(",")] for r in rows])
+assert tsv.shape == (ohe.shape[0], 100), tsv.shape
+assert np.abs((ohe * hyp).sum(axis=1) - tsv).max() <= 2e-6, np.abs((ohe * hyp).sum(axis=1) - tsv).max()
+print(ohe.shape[0])
+"#;
+    let out = Command::new("python3")
+        .args(["-c", check, s(&prefix), s(&dir.join("shap.tsv"))])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the npz files fail the contract:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        fasta_ids(&fasta).len().to_string()
+    );
+
     // evaluate: auROC and auPRC per task
     let scores = ok(&[
         "evaluate",

@@ -874,6 +874,7 @@ fn variant_cases(g: &Gpu) {
     bce_case(g, 5, 700, 3); // longer than any reducing workgroup
     reductions_case(g, 3, 67, 50);
     matmul_case(g, 3, [70, 33, 130]);
+    deeplift_case(g, 2, [2, 3, 19], PoolSpec { size: 5, stride: 2 });
 }
 
 /// A device opened with `options`, printing the shapes its kernels chose.
@@ -936,4 +937,64 @@ fn kernels_under_lowered_limits_take_smaller_shapes_and_match_cpu() {
         assert_eq!(t.max_groups_per_dim, 64);
         variant_cases(&g);
     }
+}
+
+/// DeepLIFT's two rules on `pairs` (input, reference) rows of `(c, l)`: random values with
+/// some references equal to their inputs (the gradient fallback), and zeros after a relu (tied
+/// maxima).
+fn deeplift_case(g: &Gpu, seed: u64, [pairs, c, l]: [usize; 3], spec: PoolSpec) {
+    use sepfc::backend::Nonlinearity;
+    let half = pairs * c * l;
+    let mut x = uniform(&mut rng(seed), 2 * half);
+    for i in (0..half).step_by(7) {
+        x[half + i] = x[i]; // no difference: the derivative or the ordinary gradient
+    }
+    for i in (0..half).step_by(5) {
+        x[i] = x[i].max(0.0); // relu outputs: windows of tied zeros
+        x[half + i] = x[half + i].max(0.0);
+    }
+    let x = pair(g, &x, &[2 * pairs, c, l]);
+    let what = format!("deeplift {pairs}x{c}x{l}");
+    for kind in [Nonlinearity::Relu, Nonlinearity::Sigmoid] {
+        let y_cpu = match kind {
+            Nonlinearity::Relu => Cpu.relu(&x.cpu).unwrap(),
+            Nonlinearity::Sigmoid => Cpu.sigmoid(&x.cpu).unwrap(),
+        };
+        let y = pair(g, y_cpu.data(), &[2 * pairs, c, l]);
+        let dy = random_pair(g, seed + 1, &[2 * pairs, c, l]);
+        check(
+            &format!("{what} rescale {kind:?}"),
+            g,
+            &g.deeplift_rescale(&x.gpu, &y.gpu, &dy.gpu, kind, pairs)
+                .unwrap(),
+            &Cpu.deeplift_rescale(&x.cpu, &y.cpu, &dy.cpu, kind, pairs)
+                .unwrap(),
+        );
+    }
+    let y_cpu = Cpu.maxpool1d(&x.cpu, spec).unwrap();
+    let shape = sepfc::backend::Tensor::shape(&y_cpu).to_vec();
+    let y = pair(g, y_cpu.data(), &shape);
+    let dy = random_pair(g, seed + 2, &shape);
+    check(
+        &format!("{what} maxpool {spec:?}"),
+        g,
+        &g.deeplift_maxpool1d(&x.gpu, &y.gpu, &dy.gpu, spec, pairs)
+            .unwrap(),
+        &Cpu.deeplift_maxpool1d(&x.cpu, &y.cpu, &dy.cpu, spec, pairs)
+            .unwrap(),
+    );
+}
+
+#[test]
+fn deeplift_rules_match_cpu() {
+    let g = skip_without_gpu!();
+    deeplift_case(g, 1, [3, 4, 20], PoolSpec { size: 4, stride: 4 });
+    deeplift_case(g, 2, [2, 3, 19], PoolSpec { size: 5, stride: 2 }); // overlapping windows
+    deeplift_case(g, 3, [1, 1, 1], PoolSpec { size: 1, stride: 1 });
+    // pairs must fill the batch: 3 rows are no pairs
+    let x = g.upload(&[0.0; 6], &[3, 1, 2]).unwrap();
+    assert!(
+        g.deeplift_rescale(&x, &x, &x, sepfc::backend::Nonlinearity::Relu, 1)
+            .is_err()
+    );
 }

@@ -198,6 +198,17 @@ pub struct ExplainArgs {
     /// Scoring method.
     #[arg(long, value_enum, default_value = "grad-x-input")]
     pub method: Method,
+    /// DeepSHAP: dinucleotide-shuffled references per sequence [default: 20].
+    #[arg(long)]
+    pub references: Option<usize>,
+    /// DeepSHAP: seed of the shuffles [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also write PREFIX.ohe.npz (the one-hot input) and PREFIX.hyp.npz (the hypothetical
+    /// contributions), each one float32 array `arr_0` of shape (N, 4, L), as
+    /// `modisco motifs -s PREFIX.ohe.npz -a PREFIX.hyp.npz` reads them (deeplift, deepshap).
+    #[arg(long, value_name = "PREFIX")]
+    pub npz: Option<PathBuf>,
     /// Where to compute.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
@@ -268,14 +279,7 @@ impl Command {
                 super::evaluate::run(&args.model, &data, args.json.as_deref(), args.device)
                     .map(|_| ())
             }
-            Command::Explain(args) => super::explain::run(
-                &args.model,
-                &args.fasta,
-                &args.out,
-                &args.task,
-                args.method,
-                args.device,
-            ),
+            Command::Explain(args) => super::explain::run(&args),
         }
     }
 }

@@ -56,8 +56,13 @@ use crate::{Error, Result};
 /// Sequences per forward pass that [`scores`] uses for [`Method::Ism`].
 pub const ISM_BATCH_SIZE: usize = 256;
 
+/// References per sequence that [`scores`] gives [`Method::DeepShap`] (`--references`'s
+/// default).
+pub const DEFAULT_REFERENCES: usize = 20;
+
 /// An importance-score method, as named on the command line (`--method`): `GradXInput` runs
-/// [`grad_x_input`], `Ism` runs [`in_silico_mutagenesis`].
+/// [`grad_x_input`], `Ism` runs [`in_silico_mutagenesis`], `DeepLift` and `DeepShap` run
+/// [`deeplift::deeplift`] and [`deeplift::deepshap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Method {
     /// Gradient of the task's logit times the one-hot input, summed over channels.
@@ -67,15 +72,28 @@ pub enum Method {
     /// In-silico mutagenesis: the logit's drop when a base is changed, averaged over the three
     /// alternatives.
     Ism,
+    /// DeepLIFT (rescale rule) against an all-zero reference.
+    #[value(name = "deeplift")]
+    DeepLift,
+    /// DeepLIFT averaged over dinucleotide-shuffled references of each sequence.
+    #[value(name = "deepshap")]
+    DeepShap,
 }
 
 impl Method {
-    /// The command-line name: `grad_x_input` or `ism`.
+    /// The command-line name: `grad_x_input`, `ism`, `deeplift` or `deepshap`.
     pub fn name(self) -> &'static str {
         match self {
             Method::GradXInput => "grad_x_input",
             Method::Ism => "ism",
+            Method::DeepLift => "deeplift",
+            Method::DeepShap => "deepshap",
         }
+    }
+
+    /// Whether the method has hypothetical contributions (`--npz`).
+    pub fn has_hypothetical(self) -> bool {
+        matches!(self, Method::DeepLift | Method::DeepShap)
     }
 }
 
@@ -88,14 +106,16 @@ impl fmt::Display for Method {
 impl FromStr for Method {
     type Err = Error;
 
-    /// Parses `grad_x_input` (or `grad-x-input`) or `ism`; anything else is an
-    /// [`Error::InvalidArgument`] listing the choices.
+    /// Parses `grad_x_input` (or `grad-x-input`), `ism`, `deeplift` or `deepshap`; anything
+    /// else is an [`Error::InvalidArgument`] listing the choices.
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "grad_x_input" | "grad-x-input" => Ok(Method::GradXInput),
             "ism" => Ok(Method::Ism),
+            "deeplift" => Ok(Method::DeepLift),
+            "deepshap" => Ok(Method::DeepShap),
             other => Err(invalid(format!(
-                "unknown method `{other}`; choose one of: grad_x_input, ism"
+                "unknown method `{other}`; choose one of: grad_x_input, ism, deeplift, deepshap"
             ))),
         }
     }
@@ -181,7 +201,7 @@ fn check<B: Backend>(model: &Model<B>, x: &B::Tensor, task: usize) -> Result<(us
 }
 
 /// Importance scores of task `task` for the batch `x` by `method` (ISM in batches of
-/// [`ISM_BATCH_SIZE`] sequences).
+/// [`ISM_BATCH_SIZE`] sequences, DeepSHAP with [`DEFAULT_REFERENCES`] references seeded by 0).
 ///
 /// `x` is one-hot `(N, 4, L)` with `L` the model's input length; the result is `(N, L)`,
 /// row-major. Errors when `task >= model.tasks()` or `x` has another shape.
@@ -195,6 +215,15 @@ pub fn scores<B: Backend>(
     match method {
         Method::GradXInput => grad_x_input(model, backend, x, task),
         Method::Ism => in_silico_mutagenesis(model, backend, x, task, ISM_BATCH_SIZE),
+        Method::DeepLift => {
+            check(model, x, task)?;
+            Ok(deeplift::deeplift(model, backend, &backend.download(x)?, task)?.scores)
+        }
+        Method::DeepShap => {
+            check(model, x, task)?;
+            let host = backend.download(x)?;
+            Ok(deeplift::deepshap(model, backend, &host, task, DEFAULT_REFERENCES, 0)?.scores)
+        }
     }
 }
 
