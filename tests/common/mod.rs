@@ -92,32 +92,37 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32, ato
 pub fn snakemake() -> Option<PathBuf> {
     static SNAKEMAKE: OnceLock<Option<PathBuf>> = OnceLock::new();
     SNAKEMAKE
-        .get_or_init(|| {
-            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("snakemake-venv");
-            let bin = venv.join("bin").join("snakemake");
-            if bin.exists() {
-                return Some(bin);
-            }
-            let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
-            let made = ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-                && ok(Command::new(venv.join("bin").join("pip")).args([
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "snakemake==9.27.1",
-                ]));
-            if made {
-                return Some(bin);
-            }
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but snakemake could not be installed into {}",
-                venv.display()
-            );
-            eprintln!("snakemake could not be installed: workflow test skipped");
-            None
-        })
+        .get_or_init(|| python_tool("snakemake-venv", "snakemake==9.27.1", "snakemake"))
         .clone()
+}
+
+/// `program` of the PyPI package `requirement` (a fixed version), installed on first use into
+/// the virtual environment `venv` under the target directory. Without it, the test fails when
+/// `CI` is set and is skipped (with a message) elsewhere.
+pub fn python_tool(venv: &str, requirement: &str, program: &str) -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(venv);
+    let bin = venv.join("bin").join(program);
+    if bin.exists() {
+        return Some(bin);
+    }
+    let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+    let made = ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+        && ok(Command::new(venv.join("bin").join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ]));
+    if made {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {requirement} could not be installed into {}",
+        venv.display()
+    );
+    eprintln!("{requirement} could not be installed: its test skipped");
+    None
 }
 
 /// Runs the workflow `snakefile` with `snakemake --cores 2` in `dir`; whether it succeeded.

@@ -193,9 +193,9 @@ pub fn maxpool1d_backward<T: Real>(
     dx.into_iter().map(r).collect()
 }
 
-/// DeepLIFT's rescale multipliers through `nonlinearity` ([`Backend::deeplift_rescale`]
-/// (crate::backend::Backend::deeplift_rescale)): `x`, `y`, `dy` hold `2 * half` values, the
-/// inputs' then the references'.
+/// DeepLIFT's rescale multipliers through `nonlinearity`
+/// ([`Backend::deeplift_rescale`](crate::backend::Backend::deeplift_rescale)): `x`, `y`, `dy`
+/// hold `2 * half` values, the inputs' then the references'.
 pub fn deeplift_rescale<T: Real>(
     x: &[T],
     y: &[T],
@@ -223,9 +223,9 @@ pub fn deeplift_rescale<T: Real>(
     dx
 }
 
-/// DeepLIFT's multipliers through max pooling ([`Backend::deeplift_maxpool1d`]
-/// (crate::backend::Backend::deeplift_maxpool1d)): `x (2 * rows, l)`, `y` and `dy
-/// (2 * rows, l_out)`, the inputs' rows then the references'.
+/// DeepLIFT's multipliers through max pooling
+/// ([`Backend::deeplift_maxpool1d`](crate::backend::Backend::deeplift_maxpool1d)):
+/// `x (2 * rows, l)`, `y` and `dy (2 * rows, l_out)`, the inputs' rows then the references'.
 pub fn deeplift_maxpool1d<T: Real>(
     x: &[T],
     y: &[T],
