@@ -208,6 +208,105 @@ print(ohe.shape[0])
         fasta_ids(&fasta).len().to_string()
     );
 
+    // --rc-average: the mean over a sequence and its reverse complement, the reverse's scores
+    // mapped back onto the forward strand; checked against two plain runs, the second on a
+    // FASTA of reverse complements made here
+    let reversed = dir.join("reversed.fa");
+    let complement = |b: char| match b {
+        'A' => 'T',
+        'C' => 'G',
+        'G' => 'C',
+        'T' => 'A',
+        'a' => 't',
+        'c' => 'g',
+        'g' => 'c',
+        't' => 'a',
+        other => other,
+    };
+    // records may wrap over several lines: each record's sequence joined, then reversed
+    let text: String = std::fs::read_to_string(&fasta)
+        .unwrap()
+        .split('>')
+        .skip(1)
+        .map(|record| {
+            let (header, body) = record.split_once('\n').unwrap();
+            let seq: String = body.lines().collect();
+            format!(
+                ">{header}\n{}\n",
+                seq.chars().rev().map(complement).collect::<String>()
+            )
+        })
+        .collect();
+    std::fs::write(&reversed, text).unwrap();
+    let run_on = |verb: &str, input: &Path, out: &str, extra: &[&str]| {
+        let out_path = dir.join(out);
+        let mut args = vec![
+            verb,
+            "--model",
+            s(&run),
+            "--fasta",
+            s(input),
+            "--out",
+            s(&out_path),
+            "--device",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        tsv(&dir.join(out)).1
+    };
+    let numbers = |row: &[String]| -> Vec<f64> {
+        row[1..]
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let forward = run_on("predict", &fasta, "pf.tsv", &[]);
+    let backward = run_on("predict", &reversed, "pb.tsv", &[]);
+    let averaged = run_on("predict", &fasta, "pa.tsv", &["--rc-average"]);
+    for ((f, b), a) in forward.iter().zip(&backward).zip(&averaged) {
+        for ((f, b), a) in numbers(f).iter().zip(numbers(b)).zip(numbers(a)) {
+            assert!(
+                (a - (f + b) / 2.0).abs() <= 1.5e-6,
+                "predict --rc-average {a}, {f} and {b}"
+            );
+        }
+    }
+    let explain_args = ["--task", "EBOX", "--method", "deeplift"];
+    let mut with_rc = explain_args.to_vec();
+    with_rc.push("--rc-average");
+    // explain writes no header: read every line as a row
+    let rows = |out: &str| -> Vec<Vec<f64>> {
+        std::fs::read_to_string(dir.join(out))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                l.split_once('\t')
+                    .unwrap()
+                    .1
+                    .split(',')
+                    .map(|v| v.parse().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    run_on("explain", &fasta, "ef.tsv", &explain_args);
+    run_on("explain", &reversed, "eb.tsv", &explain_args);
+    run_on("explain", &fasta, "ea.tsv", &with_rc);
+    let (ef, eb, ea) = (rows("ef.tsv"), rows("eb.tsv"), rows("ea.tsv"));
+    for ((f, b), a) in ef.iter().zip(&eb).zip(&ea) {
+        let l = f.len();
+        for i in 0..l {
+            let expected = (f[i] + b[l - 1 - i]) / 2.0;
+            assert!(
+                (a[i] - expected).abs() <= 1.5e-6,
+                "explain --rc-average at {i}: {} and {expected}",
+                a[i]
+            );
+        }
+    }
+
     // evaluate: auROC and auPRC per task
     let scores = ok(&[
         "evaluate",

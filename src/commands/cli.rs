@@ -135,6 +135,9 @@ pub struct PredictArgs {
     /// Sequences per batch.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
+    /// Average each sequence's probabilities with its reverse complement's.
+    #[arg(long)]
+    pub rc_average: bool,
     /// Where to compute.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
@@ -209,6 +212,10 @@ pub struct ExplainArgs {
     /// `modisco motifs -s PREFIX.ohe.npz -a PREFIX.hyp.npz` reads them (deeplift, deepshap).
     #[arg(long, value_name = "PREFIX")]
     pub npz: Option<PathBuf>,
+    /// Average each sequence's scores (and hypothetical contributions) with those of its
+    /// reverse complement, mapped back onto the forward strand.
+    #[arg(long)]
+    pub rc_average: bool,
     /// Where to compute.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
@@ -246,13 +253,7 @@ impl Command {
                 };
                 super::bench::run(options, args.device, args.json).map(|_| ())
             }
-            Command::Predict(args) => super::predict::run(
-                &args.model,
-                &args.fasta,
-                &args.out,
-                args.batch_size,
-                args.device,
-            ),
+            Command::Predict(args) => super::predict::run(&args),
             Command::Scan(args) => match args.plan {
                 Some(dir) => {
                     let path = super::scan_plan::write_plan(

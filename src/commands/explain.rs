@@ -37,6 +37,7 @@ struct ExplainJob {
     references: usize,
     seed: u64,
     npz: Option<[PathBuf; 2]>,
+    rc_average: bool,
 }
 
 impl ExplainJob {
@@ -107,7 +108,18 @@ impl BackendTask for ExplainJob {
         for r in &self.records {
             crate::dna::one_hot_into(&r.seq, &mut x);
         }
-        let (scored, hypothetical) = self.score(&model, backend, task, &x)?;
+        let (mut scored, mut hypothetical) = self.score(&model, backend, task, &x)?;
+        if self.rc_average {
+            let mut reverse = Vec::with_capacity(x.len());
+            for r in &self.records {
+                crate::dna::one_hot_into(&crate::dna::reverse_complement(&r.seq), &mut reverse);
+            }
+            let (scored_rc, hypothetical_rc) = self.score(&model, backend, task, &reverse)?;
+            average_with_reverse(&mut scored, &scored_rc, 1, l);
+            if let (Some(h), Some(h_rc)) = (hypothetical.as_mut(), hypothetical_rc) {
+                average_with_reverse(h, &h_rc, INPUT_CHANNELS, l);
+            }
+        }
         let mut text = String::new();
         for (r, row) in self.records.iter().zip(scored.chunks(l.max(1))) {
             let values: Vec<String> = row.iter().map(|v| format!("{v:.6}")).collect();
@@ -189,13 +201,42 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             references,
             seed: args.seed.unwrap_or(0),
             npz,
+            rc_average: args.rc_average,
         },
     )
+}
+
+/// Averages `values` (rows of `(channels, length)`, forward strand) with `reverse`, the same
+/// for the reverse complements, mapped back: position `l` of the forward strand is `length - 1
+/// - l` of the reverse complement, and channel `c` there is the complement `channels - 1 - c`
+/// (A-T, C-G; one channel: the position's score).
+fn average_with_reverse(values: &mut [f32], reverse: &[f32], channels: usize, length: usize) {
+    let width = channels * length;
+    for (row, row_rc) in values.chunks_mut(width).zip(reverse.chunks(width)) {
+        for c in 0..channels {
+            for l in 0..length {
+                let mirrored = row_rc[(channels - 1 - c) * length + length - 1 - l];
+                row[c * length + l] = (row[c * length + l] + mirrored) / 2.0;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reverse_strand_values_land_on_their_forward_positions_and_complements() {
+        // one sequence, 2 "channels" of length 3: reverse row (c, l) goes to (1 - c, 2 - l)
+        let mut forward = vec![0.0; 6];
+        let reverse = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        average_with_reverse(&mut forward, &reverse, 2, 3);
+        assert_eq!(forward, [3.0, 2.5, 2.0, 1.5, 1.0, 0.5]);
+        let mut scores = vec![2.0, 4.0];
+        average_with_reverse(&mut scores, &[6.0, 8.0], 1, 2);
+        assert_eq!(scores, [5.0, 5.0]);
+    }
 
     #[test]
     fn npz_files_take_the_prefix_as_it_is() {

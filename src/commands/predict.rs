@@ -1,8 +1,9 @@
 //! `sepfc predict`: probabilities for every record of a FASTA file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::device::{BackendTask, Device, run_on};
+use super::cli::PredictArgs;
+use super::device::{BackendTask, run_on};
 use crate::Result;
 use crate::backend::Backend;
 use crate::data::fasta::{Record, read_fasta};
@@ -15,6 +16,7 @@ struct PredictJob {
     fasta: PathBuf,
     out: PathBuf,
     batch_size: usize,
+    rc_average: bool,
 }
 
 impl BackendTask for PredictJob {
@@ -25,7 +27,17 @@ impl BackendTask for PredictJob {
         let model = Model::load_for_length(backend, &self.model, length)?;
         crate::data::fasta::check_lengths(&self.records, model.input_length(), &self.fasta)?;
         let seqs: Vec<Vec<u8>> = self.records.iter().map(|r| r.seq.clone()).collect();
-        let probabilities = crate::inference::predict(backend, &model, &seqs, self.batch_size)?;
+        let mut probabilities = crate::inference::predict(backend, &model, &seqs, self.batch_size)?;
+        if self.rc_average {
+            let reverse: Vec<Vec<u8>> = seqs
+                .iter()
+                .map(|s| crate::dna::reverse_complement(s))
+                .collect();
+            let other = crate::inference::predict(backend, &model, &reverse, self.batch_size)?;
+            for (p, q) in probabilities.iter_mut().zip(other) {
+                *p = (*p + q) / 2.0;
+            }
+        }
         let mut text = format!("id\t{}\n", model.task_names().join("\t"));
         for (record, row) in self.records.iter().zip(probabilities.chunks(model.tasks())) {
             text += &record.id;
@@ -46,27 +58,22 @@ impl BackendTask for PredictJob {
 }
 
 /// Runs `sepfc predict`.
-pub fn run(
-    model: &Path,
-    fasta: &Path,
-    out: &Path,
-    batch_size: usize,
-    device: Device,
-) -> Result<()> {
-    let weights = crate::training::weights_path(model);
+pub fn run(args: &PredictArgs) -> Result<()> {
+    let weights = crate::training::weights_path(&args.model);
     super::outputs::refuse_overwriting_inputs(
-        ("--out", out),
-        &[("--fasta", fasta), ("--model", &weights)],
+        ("--out", &args.out),
+        &[("--fasta", &args.fasta), ("--model", &weights)],
     )?;
-    let records = read_fasta(fasta)?;
+    let records = read_fasta(&args.fasta)?;
     run_on(
-        device,
+        args.device,
         PredictJob {
             model: weights,
             records,
-            fasta: fasta.to_path_buf(),
-            out: out.to_path_buf(),
-            batch_size,
+            fasta: args.fasta.clone(),
+            out: args.out.clone(),
+            batch_size: args.batch_size,
+            rc_average: args.rc_average,
         },
     )
 }
