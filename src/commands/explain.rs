@@ -207,9 +207,9 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
 }
 
 /// Averages `values` (rows of `(channels, length)`, forward strand) with `reverse`, the same
-/// for the reverse complements, mapped back: position `l` of the forward strand is `length - 1
-/// - l` of the reverse complement, and channel `c` there is the complement `channels - 1 - c`
-/// (A-T, C-G; one channel: the position's score).
+/// for the reverse complements, mapped back: forward position `l` is the reverse complement's
+/// position `length - 1 - l`, and channel `c` there is the complement `channels - 1 - c`
+/// (A-T, C-G; with one channel, the position's score).
 fn average_with_reverse(values: &mut [f32], reverse: &[f32], channels: usize, length: usize) {
     let width = channels * length;
     for (row, row_rc) in values.chunks_mut(width).zip(reverse.chunks(width)) {
