@@ -157,3 +157,39 @@ pub fn write_npz(path: &Path, values: &[f32], shape: &[usize]) -> Result<()> {
         .into_inner();
     write_atomically(path, &bytes)
 }
+
+/// Reads the float32 array `arr_0` of the NumPy `.npz` archive `path` (stored uncompressed, as
+/// `np.savez` and [`write_npz`] write it): its values and shape. Errors name the file and what
+/// is wrong with it (another dtype, a compressed archive, no `arr_0`).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("x.npz");
+/// sepfc::io::write_npz(&path, &[1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+/// assert_eq!(sepfc::io::read_npz(&path).unwrap(), (vec![1.0, 2.0, 3.0, 4.0], vec![2, 2]));
+/// ```
+pub fn read_npz(path: &Path) -> Result<(Vec<f32>, Vec<usize>)> {
+    let failed = |detail: String| Error::Input {
+        path: path.display().to_string(),
+        line: None,
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(Error::io(&path))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| failed(format!("not an npz (zip) archive: {e}")))?;
+    let mut entry = archive.by_name("arr_0.npy").map_err(|e| {
+        failed(format!(
+            "no array arr_0 ({e}; np.savez(path, array) writes one)"
+        ))
+    })?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut bytes)
+        .map_err(|e| failed(format!("arr_0 cannot be read ({e}; a compressed npz?)")))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| failed(format!("arr_0: {e}")))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let dtype = npy.dtype();
+    let values = npy
+        .into_vec::<f32>()
+        .map_err(|e| failed(format!("arr_0 is {dtype:?}, not float32: {e}")))?;
+    Ok((values, shape))
+}

@@ -29,6 +29,7 @@ pub mod dna;
 mod error;
 pub mod experiment;
 pub mod explain;
+mod figure;
 pub mod graph;
 pub mod inference;
 pub mod io;

@@ -475,6 +475,7 @@ fn every_command_explains_its_flags() {
         "explain",
         "experiment",
         "bench",
+        "logos",
     ] {
         let help = ok(&[command, "--help"]);
         assert!(

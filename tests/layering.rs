@@ -12,7 +12,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "foundation",
         &[
-            "error", "io", "progress", "say", "dna", "metrics", "stats", "Error", "Result",
+            "error", "io", "progress", "say", "dna", "metrics", "stats", "figure", "Error",
+            "Result",
         ],
     ),
     ("engine", &["backend", "autodiff", "graph", "optim"]),

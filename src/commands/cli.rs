@@ -55,6 +55,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Write per-position importance scores of one task: rows `id<TAB>s_0,s_1,...`.
     Explain(ExplainArgs),
+    /// Draw sequence logos (PNG) of the contributions `explain --npz` wrote.
+    Logos(LogosArgs),
 }
 
 impl Default for Command {
@@ -221,6 +223,28 @@ pub struct ExplainArgs {
     pub device: Device,
 }
 
+/// `sepfc logos`.
+#[derive(Debug, Args)]
+pub struct LogosArgs {
+    /// The prefix `explain --npz` was given: reads PREFIX.ohe.npz and PREFIX.hyp.npz.
+    #[arg(long, value_name = "PREFIX")]
+    pub npz: PathBuf,
+    /// Output folder: one `seq{i}.png` per sequence drawn.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Sequences to draw, 0-based positions in the npz files (input order), comma-separated
+    /// [default: the first 10].
+    #[arg(long, value_delimiter = ',')]
+    pub ids: Option<Vec<usize>>,
+    /// Mark the matches of these motifs (a JASPAR file) on the logos.
+    #[arg(long)]
+    pub jaspar: Option<PathBuf>,
+    /// A match scores at least this fraction of the motif's best log-odds score, in (0, 1]
+    /// (with --jaspar).
+    #[arg(long, requires = "jaspar", default_value_t = 0.85)]
+    pub threshold: f64,
+}
+
 impl Command {
     /// Runs the verb.
     pub fn run(self) -> Result<()> {
@@ -281,6 +305,7 @@ impl Command {
                     .map(|_| ())
             }
             Command::Explain(args) => super::explain::run(&args),
+            Command::Logos(args) => super::logos::run(&args),
         }
     }
 }

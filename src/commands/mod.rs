@@ -9,6 +9,7 @@ pub mod evaluate;
 pub mod experiment;
 pub mod experiment_plan;
 pub mod explain;
+pub mod logos;
 pub mod outputs;
 pub mod predict;
 pub mod scan;

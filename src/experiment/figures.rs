@@ -2,17 +2,15 @@
 //! training curves, a separable model's learned positional weights, and importance tracks with
 //! the known sites marked.
 //!
-//! Text is set in a font compiled into the binary, so figures look the same on every machine
-//! and need no system fonts. Each figure is drawn to a temporary file and renamed into place.
+//! Drawn through [`crate::figure`]: the same built-in font everywhere, written to a temporary
+//! file and renamed into place.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
 
 use super::{ModelKind, RunResult};
+use crate::figure::{FONT, render, text};
 use crate::recovery::Site;
 use crate::training::EpochRecord;
 use crate::{Error, Result};
@@ -23,8 +21,6 @@ pub const KINDS: [ModelKind; 3] = [
     ModelKind::DenseTwin,
     ModelKind::DenseSameUnits,
 ];
-
-const FONT: &str = "sans-serif";
 
 /// A short name of a model kind for legends and axes.
 pub fn short_name(kind: ModelKind) -> &'static str {
@@ -41,45 +37,6 @@ fn color(kind: ModelKind) -> RGBColor {
         ModelKind::DenseTwin => RGBColor(230, 159, 0),
         ModelKind::DenseSameUnits => RGBColor(0, 158, 115),
     }
-}
-
-/// Registers the built-in font once; `false` if it does not parse.
-fn fonts_registered() -> bool {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    *REGISTERED.get_or_init(|| {
-        register_font(FONT, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT).is_ok()
-    })
-}
-
-/// Draws into `path` (a `.png`) through a temporary file renamed into place when done.
-fn render(
-    path: &Path,
-    size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> std::result::Result<(), String>,
-) -> Result<()> {
-    let fail = |detail: String| Error::Output {
-        path: path.display().to_string(),
-        detail,
-    };
-    if !fonts_registered() {
-        return Err(fail("the built-in font could not be loaded".into()));
-    }
-    let name = path
-        .file_name()
-        .ok_or_else(|| fail("not a file name".into()))?;
-    let tmp = path.with_file_name(format!(".tmp-{}", name.to_string_lossy()));
-    {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        draw(&root).map_err(fail)?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
-    std::fs::rename(&tmp, path).map_err(Error::io(&path))
-}
-
-/// Turns a plotters error into the string [`render`] reports.
-fn text<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
 }
 
 /// `(min, max)` of `values`, widened to at least `pad` on each side and never inverted.

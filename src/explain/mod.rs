@@ -43,6 +43,7 @@
 //! ```
 
 pub mod deeplift;
+pub mod logo;
 pub mod shuffle;
 
 use std::fmt;
