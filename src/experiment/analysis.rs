@@ -232,6 +232,7 @@ pub fn analyse<B: Backend>(
                     title: format!("{} | {task} | {label}", test.ids[i]),
                     kind: *kind,
                     scores: scores[row * test.length..(row + 1) * test.length].to_vec(),
+                    sequence: test.sequences[i].clone(),
                     sites: sites.clone(),
                 });
             }

@@ -10,6 +10,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::{ModelKind, RunResult};
+use crate::explain::logo;
 use crate::figure::{FONT, render, text};
 use crate::recovery::Site;
 use crate::training::EpochRecord;
@@ -271,12 +272,15 @@ pub struct Track {
     pub kind: ModelKind,
     /// One score per position.
     pub scores: Vec<f32>,
+    /// The sequence, whose letters are drawn as tall as the scores.
+    pub sequence: Vec<u8>,
     /// Known sites, shaded.
     pub sites: Vec<Site>,
 }
 
-/// Importance tracks in a grid of `columns` columns (a row per sequence, a column per model),
-/// known sites shaded grey.
+/// Importance tracks in a grid of `columns` columns (a row per sequence, a column per model) as
+/// sequence logos (each position's letter as tall as its score, negative ones below the axis),
+/// known sites shaded grey; the panel's frame is the model kind's colour.
 pub fn importance_tracks(tracks: &[Track], columns: usize, path: &Path) -> Result<()> {
     if tracks.is_empty() || columns == 0 {
         return Err(Error::invalid(
@@ -289,7 +293,14 @@ pub fn importance_tracks(tracks: &[Track], columns: usize, path: &Path) -> Resul
         let panels = root.split_evenly((rows, columns));
         for (track, panel) in tracks.iter().zip(&panels) {
             let length = track.scores.len().max(1);
-            let (lo, hi) = bounds(track.scores.iter().map(|&s| f64::from(s)).chain([0.0]), 0.0);
+            // the score on the channel of the base present (none for N)
+            let mut values = vec![0.0f32; 4 * length];
+            for (l, (&score, &base)) in track.scores.iter().zip(&track.sequence).enumerate() {
+                if let Some(c) = crate::dna::channel(base) {
+                    values[c * length + l] = score;
+                }
+            }
+            let (lo, hi) = logo::stack_range(&values, length);
             // an all-zero track (a model that ignores its input) still gets a readable axis
             let (lo, hi) = if hi - lo < 1e-9 {
                 (-1.0, 1.0)
@@ -312,28 +323,26 @@ pub fn importance_tracks(tracks: &[Track], columns: usize, path: &Path) -> Resul
                 .x_label_formatter(&|x| format!("{x:.0}"))
                 .y_labels(4)
                 .label_style((FONT, 11))
+                .axis_style(color(track.kind).stroke_width(2))
                 .draw()
                 .map_err(text)?;
+            let shade = RGBColor(200, 200, 200).mix(0.6);
             chart
                 .draw_series(track.sites.iter().map(|s| {
-                    Rectangle::new(
-                        [(s.start as f64, lo), (s.end as f64, hi)],
-                        RGBColor(200, 200, 200).mix(0.6).filled(),
-                    )
+                    Rectangle::new([(s.start as f64, lo), (s.end as f64, hi)], shade.filled())
                 }))
                 .map_err(text)?;
+            let in_site = |l: usize| track.sites.iter().any(|s| s.start <= l && l < s.end);
+            // an A's counter: the blend of the shade over white inside sites
+            let behind = |l: usize| {
+                if in_site(l) {
+                    RGBColor(222, 222, 222)
+                } else {
+                    WHITE
+                }
+            };
             chart
-                .draw_series(track.scores.iter().enumerate().map(|(l, &s)| {
-                    let (a, b) = if s >= 0.0 {
-                        (0.0, f64::from(s))
-                    } else {
-                        (f64::from(s), 0.0)
-                    };
-                    Rectangle::new(
-                        [(l as f64 + 0.1, a), (l as f64 + 0.9, b)],
-                        color(track.kind).filled(),
-                    )
-                }))
+                .draw_series(logo::letter_polygons(&values, length, behind))
                 .map_err(text)?;
         }
         Ok(())

@@ -107,6 +107,54 @@ fn stack(column: [f32; 4]) -> Vec<(usize, f64, f64)> {
     boxes
 }
 
+/// The `(4, L)` values of `values` as columns, one per position.
+fn columns(values: &[f32], length: usize) -> Vec<[f32; 4]> {
+    (0..length)
+        .map(|l| std::array::from_fn(|c| values[c * length + l]))
+        .collect()
+}
+
+/// The lowest and highest edge of the letter stacks of `values` (`(4, L)`), 0 included.
+pub(crate) fn stack_range(values: &[f32], length: usize) -> (f64, f64) {
+    let (mut lo, mut hi) = (0.0f64, 0.0f64);
+    for column in columns(values, length) {
+        for (_, bottom, top) in stack(column) {
+            lo = lo.min(bottom);
+            hi = hi.max(top);
+        }
+    }
+    (lo, hi)
+}
+
+/// The letters of `values` (`(4, L)`) as filled polygons in chart coordinates, position `l`
+/// spanning `l..l + 1` along x, each A's counter filled with `background(l)`.
+pub(crate) fn letter_polygons(
+    values: &[f32],
+    length: usize,
+    background: impl Fn(usize) -> RGBColor,
+) -> Vec<Polygon<(f64, f64)>> {
+    let mut out = Vec::new();
+    for (l, column) in columns(values, length).into_iter().enumerate() {
+        for (c, bottom, top) in stack(column) {
+            let place = |&(x, y): &Point| (l as f64 + 0.05 + 0.9 * x, bottom + (top - bottom) * y);
+            let (parts, hole) = letter(c);
+            for part in &parts {
+                out.push(Polygon::new(
+                    part.iter().map(place).collect::<Vec<_>>(),
+                    COLOURS[c].filled(),
+                ));
+            }
+            if let Some(hole) = hole {
+                out.push(Polygon::new(
+                    hole.iter().map(place).collect::<Vec<_>>(),
+                    background(l).filled(),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Draws the logo of `values` (`(4, L)`, channels A, C, G, T: e.g. one-hot input times
 /// hypothetical contributions) to the PNG `path`, titled `title`, with `marks` shaded.
 ///
@@ -132,17 +180,7 @@ pub fn draw_logo(
             format!("{} values are not (4, {length})", values.len()),
         ));
     }
-    let columns: Vec<[f32; 4]> = (0..length)
-        .map(|l| std::array::from_fn(|c| values[c * length + l]))
-        .collect();
-    let (mut lo, mut hi) = (0.0f64, 0.0f64);
-    for column in &columns {
-        let boxes = stack(*column);
-        for (_, bottom, top) in boxes {
-            lo = lo.min(bottom);
-            hi = hi.max(top);
-        }
-    }
+    let (mut lo, mut hi) = stack_range(values, length);
     if hi - lo < 1e-12 {
         (lo, hi) = (-1.0, 1.0);
     }
@@ -186,34 +224,16 @@ pub fn draw_logo(
         chart
             .draw_series(LineSeries::new([(0.0, 0.0), (length as f64, 0.0)], BLACK))
             .map_err(text)?;
-        for (l, column) in columns.iter().enumerate() {
-            for (c, bottom, top) in stack(*column) {
-                let place =
-                    |&(x, y): &Point| (l as f64 + 0.05 + 0.9 * x, bottom + (top - bottom) * y);
-                let (parts, hole) = letter(c);
-                chart
-                    .draw_series(parts.iter().map(|part| {
-                        Polygon::new(
-                            part.iter().map(place).collect::<Vec<_>>(),
-                            COLOURS[c].filled(),
-                        )
-                    }))
-                    .map_err(text)?;
-                if let Some(hole) = hole {
-                    let shade = if marks.iter().any(|m| m.site.start <= l && l < m.site.end) {
-                        SITE_SHADE
-                    } else {
-                        WHITE
-                    };
-                    chart
-                        .draw_series(std::iter::once(Polygon::new(
-                            hole.iter().map(place).collect::<Vec<_>>(),
-                            shade.filled(),
-                        )))
-                        .map_err(text)?;
-                }
+        let background = |l: usize| {
+            if marks.iter().any(|m| m.site.start <= l && l < m.site.end) {
+                SITE_SHADE
+            } else {
+                WHITE
             }
-        }
+        };
+        chart
+            .draw_series(letter_polygons(values, length, background))
+            .map_err(text)?;
         Ok(())
     })
 }
