@@ -2,7 +2,7 @@
 //! training curves, a separable model's learned positional weights, and importance tracks with
 //! the known sites marked.
 //!
-//! Drawn through [`crate::figure`]: the same built-in font everywhere, written to a temporary
+//! Drawn through `src/figure.rs`: the same built-in font everywhere, written to a temporary
 //! file and renamed into place.
 
 use std::path::Path;
