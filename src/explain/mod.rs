@@ -1,7 +1,7 @@
 //! Importance scores: how much each position of a sequence contributes to one task's logit,
 //! for a trained [`Model`] on any [`Backend`].
 //!
-//! Two methods, both returning one score per position, `(N, L)` row-major:
+//! Four methods, each returning one score per position, `(N, L)` row-major:
 //!
 //! - [`grad_x_input`]: the gradient of the task's logit with respect to the one-hot input,
 //!   multiplied by the input and summed over the 4 channels (docs/contract.md, `sepfc explain`);
@@ -9,8 +9,11 @@
 //! - [`in_silico_mutagenesis`]: how much the logit drops when the base is changed,
 //!   `logit(x) - mean over the 3 other bases b of logit(x with the position set to b)`.
 //!   `3 * L` forward passes per sequence, evaluated in batches.
+//! - [`deeplift::deeplift`] and [`deeplift::deepshap`]: DeepLIFT's contributions against an
+//!   all-zero reference or averaged over dinucleotide shuffles ([`shuffle`]), with the
+//!   hypothetical contributions TF-MoDISco reads; [`logo`] draws them.
 //!
-//! Positions that are N (an all-zero input column) score 0 under both.
+//! Positions that are N (an all-zero input column) score 0 under all four.
 //!
 //! ```
 //! use sepfc::backend::{Backend, cpu::Cpu};
