@@ -11,7 +11,7 @@
 # Both folders are ignored by git; name them in the device tool's `carry`.
 #
 # `run OUT` unpacks the loaders and binaries, then, with a time budget of about 8 minutes:
-#   1. the GPU tests (gpu_ops, the model GPU-vs-CPU checks, buffer reuse, step counts) on the
+#   1. the GPU tests (gpu_ops, the model GPU-vs-CPU checks, buffer reuse, step counts, DeepLIFT) on the
 #      adapter wgpu picks, printing it, gpu_ops also at the benchmark models' convolution shapes
 #      (SEPFC_GPU_TEST_REAL_SIZES);
 #   2. `sepfc bench --device gpu` for both benchmark models, with the per-step command counts
@@ -30,7 +30,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-gpu_tests="gpu_ops model_gpu_vs_cpu model_options_gpu_vs_cpu gpu_buffer_reuse gpu_step_counts gpu_kernel_times"
+gpu_tests="gpu_ops model_gpu_vs_cpu model_options_gpu_vs_cpu gpu_buffer_reuse gpu_step_counts gpu_kernel_times deeplift"
 
 prepare() {
   cargo build --release
