@@ -307,8 +307,13 @@ fn read_predictions(path: &Path) -> Vec<Vec<f32>> {
 
 /// Runs the reference script; returns its combined output, panicking with it on failure.
 fn run_script(what: &str, args: &[&OsStr]) -> String {
+    run_python(&script(), what, args)
+}
+
+/// Runs the Python script `path` with `args`; its combined output, panicking with it on failure.
+fn run_python(path: &Path, what: &str, args: &[&OsStr]) -> String {
     let out = Command::new("python3")
-        .arg(script())
+        .arg(path)
         .args(args)
         .output()
         .expect("run python3");
@@ -319,7 +324,8 @@ fn run_script(what: &str, args: &[&OsStr]) -> String {
     );
     assert!(
         out.status.success(),
-        "{what}: reference_model.py {} exited with {}:\n{text}",
+        "{what}: {} {} exited with {}:\n{text}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
         args.first()
             .map_or(String::new(), |a| a.to_string_lossy().to_string()),
         out.status
@@ -458,22 +464,14 @@ fn numpy_deeplift(
     out: &Path,
 ) -> Vec<Vec<f64>> {
     let task = task.to_string();
-    let run = Command::new("python3")
-        .arg(deeplift_script())
-        .args([
-            weights.as_os_str(),
-            seqs.as_os_str(),
-            refs,
-            OsStr::new(&task),
-            out.as_os_str(),
-        ])
-        .output()
-        .expect("run python3");
-    assert!(
-        run.status.success(),
-        "reference_deeplift.py failed:\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let args = [
+        weights.as_os_str(),
+        seqs.as_os_str(),
+        refs,
+        OsStr::new(&task),
+        out.as_os_str(),
+    ];
+    run_python(&deeplift_script(), "DeepLIFT", &args);
     std::fs::read_to_string(out)
         .expect("its output")
         .lines()

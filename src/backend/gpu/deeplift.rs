@@ -1,20 +1,14 @@
-//! Host side of `shaders/deeplift.wgsl`: DeepLIFT's multipliers through relu, sigmoid and max
-//! pooling. An input and its reference sit half a batch apart, so each tensor is bound whole
-//! (callers keep a pass within one binding; past it the op is refused, not chunked).
+//! Host side of DeepLIFT's rules: relu and sigmoid in `shaders/deeplift.wgsl`, max pooling in
+//! `shaders/maxpool.wgsl` (entry `deeplift`, beside the pooling's argmax). An input and its
+//! reference sit half a batch apart, so each tensor is bound whole (callers keep a pass within
+//! one binding; past it the op is refused, not chunked).
 
-use super::launch::{DEEPLIFT, Grid, Kernel};
-use super::params::{DeepLiftParams, word};
+use super::launch::{DEEPLIFT, Grid, Kernel, MAXPOOL};
+use super::params::{DeepLiftParams, PoolParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
 use crate::backend::Tensor;
 use crate::backend::shapes::{self, Nonlinearity, PoolSpec};
-
-fn kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        shader: &DEEPLIFT,
-        entry,
-    }
-}
 
 pub(super) fn rescale(
     gpu: &Gpu,
@@ -33,7 +27,11 @@ pub(super) fn rescale(
         kind: nonlinearity.code(),
         ..DeepLiftParams::default()
     };
-    gpu.launch(kernel("rescale"), &p, &[x, y, dy, &dx], Grid::Threads(half))?;
+    let rescale = Kernel {
+        shader: &DEEPLIFT,
+        entry: "rescale",
+    };
+    gpu.launch(rescale, &p, &[x, y, dy, &dx], Grid::Threads(half))?;
     Ok(dx)
 }
 
@@ -51,19 +49,17 @@ pub(super) fn maxpool1d(
     shapes::expect_same("deeplift_maxpool1d", dy.shape(), &[n, c, l_out])?;
     let dx = gpu.alloc(x.shape())?;
     let rows = pairs * c;
-    let p = DeepLiftParams {
-        half: word(rows)?,
-        kind: 0,
+    let p = PoolParams {
+        rows: word(rows)?,
         l: word(l)?,
         l_out: word(l_out)?,
         size: word(spec.size)?,
         stride: word(spec.stride)?,
     };
-    gpu.launch(
-        kernel("maxpool"),
-        &p,
-        &[x, y, dy, &dx],
-        Grid::Threads(rows * l),
-    )?;
+    let rule = Kernel {
+        shader: &MAXPOOL,
+        entry: "deeplift",
+    };
+    gpu.launch(rule, &p, &[x, y, dy, &dx], Grid::Threads(rows * l))?;
     Ok(dx)
 }

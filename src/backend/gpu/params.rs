@@ -160,20 +160,16 @@ params! {
 }
 
 params! {
-    /// `deeplift.wgsl`: DeepLIFT's multipliers through a nonlinearity or a max pooling.
+    /// `deeplift.wgsl`: DeepLIFT's multipliers through relu or sigmoid.
     DeepLiftParams in "deeplift" {
-        /// Rescale: values in one half; max pooling: rows in one half.
+        /// Values in one half.
         half: u32,
-        /// Rescale: 0 relu, 1 sigmoid.
+        /// 0 relu, 1 sigmoid.
         kind: u32,
-        /// Max pooling: input length.
-        l: u32,
-        /// Max pooling: output length.
-        l_out: u32,
-        /// Max pooling: window.
-        size: u32,
-        /// Max pooling: step between windows.
-        stride: u32,
+        /// Padding.
+        _pad0: u32,
+        /// Padding.
+        _pad1: u32,
     }
 }
 

@@ -20,11 +20,11 @@ pub(crate) fn family(kernel: Kernel) -> &'static str {
         ("conv1d", "matmul") => "matmul",
         ("conv1d", _) => "conv backward",
         ("separable", _) => "separable",
+        ("deeplift", _) | ("maxpool", "deeplift") => "attribution",
         ("maxpool", _) => "pooling",
         ("dense", _) => "dense",
         ("loss" | "reduce", _) => "loss and reductions",
         ("optim", _) => "optimizer",
-        ("deeplift", _) => "attribution",
         _ => "elementwise",
     }
 }
