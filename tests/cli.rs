@@ -634,5 +634,26 @@ fn explain_refuses_options_its_method_does_not_take_before_reading_anything() {
     let line = explain(&["--method", "deepshap", "--references", "0"]);
     assert!(line.contains("--references must be at least 1"), "{line}");
     assert!(!out.exists());
+    // the table and an npz file at one path would overwrite each other
+    let colliding = format!("{}.hyp.npz", s(&dir.join("p")));
+    let prefix = dir.join("p");
+    let args = [
+        "explain",
+        "--model",
+        s(&model),
+        "--fasta",
+        s(&fasta),
+        "--method",
+        "deeplift",
+        "--npz",
+        s(&prefix),
+        "--out",
+        &colliding,
+    ];
+    let line = fails(&args);
+    assert!(
+        line.contains("--npz would write") && line.contains("which --out also writes"),
+        "{line}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

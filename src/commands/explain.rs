@@ -182,6 +182,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
         outputs.push(("--npz", ohe.as_path()));
         outputs.push(("--npz", hyp.as_path()));
     }
+    super::outputs::refuse_shared_outputs(&outputs)?;
     for (flag, path) in &outputs {
         super::outputs::refuse_overwriting_inputs(
             (flag, path),

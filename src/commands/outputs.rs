@@ -23,6 +23,23 @@ pub fn refuse_overwriting_inputs(out: (&str, &Path), inputs: &[(&str, &Path)]) -
     Ok(())
 }
 
+/// Refuses two outputs of one command that name the same file (`explain --out run.hyp.npz
+/// --npz run` would write the table over the hypothetical contributions), naming both flags.
+/// Paths are compared as in [`refuse_overwriting_inputs`].
+pub fn refuse_shared_outputs(outputs: &[(&str, &Path)]) -> Result<()> {
+    let keys: Vec<Option<PathBuf>> = outputs.iter().map(|(_, p)| same_file_key(p)).collect();
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        if let Some(j) = (0..i).find(|&j| keys[j].is_some() && keys[j] == keys[i]) {
+            return Err(Error::Config(format!(
+                "{flag} would write {}, which {} also writes; give the outputs different paths",
+                path.display(),
+                outputs[j].0
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The canonical path of `path`, or of its folder joined with its name when the file does
 /// not exist yet.
 fn same_file_key(path: &Path) -> Option<PathBuf> {
