@@ -27,6 +27,19 @@ fn gzip(text: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// `text` compressed with bgzip into blocks of at most `block` bytes (real files have 64 KiB
+/// blocks; small ones put block boundaries inside lines and records).
+fn write_bgzf(dir: &Path, name: &str, text: &str, block: usize) -> PathBuf {
+    let path = dir.join(name);
+    let mut writer = noodles_bgzf::io::Writer::new(std::fs::File::create(&path).unwrap());
+    for chunk in text.as_bytes().chunks(block) {
+        writer.write_all(chunk).unwrap();
+        writer.flush().unwrap();
+    }
+    writer.finish().unwrap();
+    path
+}
+
 fn write_gz(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, gzip(text.as_bytes())).unwrap();
@@ -390,6 +403,47 @@ fn write_fai_matches_samtools_and_fetch_reads_every_range() {
 }
 
 #[test]
+fn a_bgzip_genome_reads_as_its_plain_text_across_block_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "genome.fa", GENOME);
+    write_fai(&plain).unwrap();
+    let plain_fai = std::fs::read_to_string(fai_path(&plain)).unwrap();
+    for block in [3, 7, 64] {
+        let bgz = write_bgzf(dir.path(), &format!("genome.{block}.fa.gz"), GENOME, block);
+        write_fai(&bgz).unwrap();
+        // offsets into the uncompressed text, as samtools writes them for bgzip files
+        assert_eq!(std::fs::read_to_string(fai_path(&bgz)).unwrap(), plain_fai);
+        let gzi = std::fs::read(sepfc::data::genome::gzi_path(&bgz)).unwrap();
+        let blocks = GENOME.len().div_ceil(block);
+        // a count, then (compressed, uncompressed) offsets of every block after the first
+        assert_eq!(gzi.len(), 8 + 16 * (blocks - 1), "block {block}");
+        let genome = Genome::open(&bgz).unwrap();
+        for (chrom, seq) in genome_seqs() {
+            let len = seq.len() as u64;
+            for start in 0..=len {
+                for end in start..=len {
+                    assert_eq!(
+                        genome.fetch(chrom, start, end).unwrap(),
+                        &seq[start as usize..end as usize],
+                        "block {block} {chrom}:{start}-{end}"
+                    );
+                }
+            }
+        }
+    }
+    // a stale index is caught in the compressed file as in the plain one
+    let bgz = write_bgzf(dir.path(), "stale.fa.gz", GENOME, 7);
+    write_fai(&bgz).unwrap();
+    let edited = GENOME.replace("NNNNN\n", "NNNNN\nNNNNN\n");
+    write_bgzf(dir.path(), "stale.fa.gz", &edited, 7);
+    assert_msg(
+        &message(Genome::open(&bgz)),
+        &format!("{}.fai", bgz.display()),
+        &["does not fit"],
+    );
+}
+
+#[test]
 fn genome_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -442,17 +496,28 @@ fn genome_errors() {
         &[],
     );
 
-    // A gzip genome cannot be read by seeking.
+    // A genome compressed with plain gzip cannot be read by seeking: bgzip's blocks are needed.
     let gz = write_gz(d, "genome.fa.gz", GENOME);
     assert_msg(
         &message(Genome::open(&gz)),
         &gz.display().to_string(),
-        &["gzip-compressed"],
+        &["compressed with gzip, not bgzip", "| bgzip"],
     );
     assert_msg(
         &message(write_fai(&gz)),
         &gz.display().to_string(),
-        &["gzip-compressed"],
+        &["compressed with gzip, not bgzip"],
+    );
+
+    // A bgzip genome needs its block index beside the .fai.
+    let bgz = write_bgzf(d, "genome.fa.bgz", GENOME, 7);
+    write_fai(&bgz).unwrap();
+    std::fs::remove_file(sepfc::data::genome::gzi_path(&bgz)).unwrap();
+    let bgz_shown = bgz.display().to_string();
+    assert_msg(
+        &message(Genome::open(&bgz)),
+        &format!("{bgz_shown}: no index: {bgz_shown}.gzi does not exist"),
+        &["samtools faidx"],
     );
 
     // Lines of different lengths cannot be indexed.

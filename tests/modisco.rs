@@ -101,7 +101,7 @@ fn holds(consensus: &str, motif: &str) -> bool {
 
 #[test]
 fn modisco_finds_each_planted_motif_in_sepfcs_deepshap_contributions() {
-    let Some(modisco) = python_tool("modisco-venv", "modisco-lite==3.0.0", "modisco") else {
+    let Some(modisco) = python_tool("modisco-venv", &["modisco-lite==3.0.0"], "modisco") else {
         return;
     };
     let python = modisco.with_file_name("python");

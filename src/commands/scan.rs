@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
-use crate::data::bed::{Genome, fai_path, read_regions, write_fai};
+use crate::data::bed::read_regions;
+use crate::data::genome::{Genome, index_files, write_fai};
 use crate::data::tiling::{Span, reported_interval, sorted_regions, whole_genome, window_starts};
 use crate::io::AtomicFile;
 use crate::model::Model;
@@ -178,15 +179,7 @@ pub fn scan_spans(options: &ScanOptions) -> Result<(Genome, Vec<Span>)> {
             options.max_n_fraction
         )));
     }
-    if !fai_path(&options.genome).exists() {
-        eprintln!(
-            "sepfc: indexing {} (writing {})",
-            options.genome.display(),
-            fai_path(&options.genome).display()
-        );
-        write_fai(&options.genome)?;
-    }
-    let genome = Genome::open(&options.genome)?;
+    let genome = open_genome_indexing(&options.genome)?;
     let spans = match &options.regions {
         Some(path) => {
             let bed = read_regions(path)?;
@@ -246,4 +239,23 @@ pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
         out.display()
     );
     Ok(summary)
+}
+
+/// Opens a genome, first writing its indexes (`.fai`, and `.gzi` for bgzip) when one is missing,
+/// saying so on stderr.
+pub(crate) fn open_genome_indexing(genome: &Path) -> Result<Genome> {
+    let missing: Vec<PathBuf> = index_files(genome)?
+        .into_iter()
+        .filter(|index| !index.exists())
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "sepfc: indexing {} (writing {})",
+            genome.display(),
+            names.join(" and ")
+        );
+        write_fai(genome)?;
+    }
+    Genome::open(genome)
 }

@@ -6,6 +6,7 @@
 pub mod bed;
 pub mod dataset;
 pub mod fasta;
+pub mod genome;
 pub mod labels;
 pub mod simdata;
 pub mod spec;

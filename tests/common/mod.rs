@@ -92,14 +92,14 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32, ato
 pub fn snakemake() -> Option<PathBuf> {
     static SNAKEMAKE: OnceLock<Option<PathBuf>> = OnceLock::new();
     SNAKEMAKE
-        .get_or_init(|| python_tool("snakemake-venv", "snakemake==9.27.1", "snakemake"))
+        .get_or_init(|| python_tool("snakemake-venv", &["snakemake==9.27.1"], "snakemake"))
         .clone()
 }
 
-/// `program` of the PyPI package `requirement` (a fixed version), installed on first use into
+/// `program` of the PyPI packages `requirements` (fixed versions), installed on first use into
 /// the virtual environment `venv` under the target directory. Without it, the test fails when
 /// `CI` is set and is skipped (with a message) elsewhere.
-pub fn python_tool(venv: &str, requirement: &str, program: &str) -> Option<PathBuf> {
+pub fn python_tool(venv: &str, requirements: &[&str], program: &str) -> Option<PathBuf> {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(venv);
     let bin = venv.join("bin").join(program);
     if bin.exists() {
@@ -107,21 +107,18 @@ pub fn python_tool(venv: &str, requirement: &str, program: &str) -> Option<PathB
     }
     let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
     let made = ok(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-        && ok(Command::new(venv.join("bin").join("pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            requirement,
-        ]));
+        && ok(Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(requirements));
     if made {
         return Some(bin);
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "CI is set but {requirement} could not be installed into {}",
+        "CI is set but {requirements:?} could not be installed into {}",
         venv.display()
     );
-    eprintln!("{requirement} could not be installed: its test skipped");
+    eprintln!("{requirements:?} could not be installed: its test skipped");
     None
 }
 
