@@ -43,5 +43,6 @@ pub mod run_folder;
 pub mod simulate;
 pub mod stats;
 pub mod training;
+pub mod variants;
 
 pub use error::{Error, Result};

@@ -77,3 +77,32 @@ impl EpochBar {
         self.bar.finish_and_clear();
     }
 }
+
+/// A running count with its rate (`12,288 alleles scored (4,096/s)`), for work whose total is
+/// not known in advance; drawn on stderr only when it is a terminal.
+pub struct CountBar {
+    bar: ProgressBar,
+}
+
+impl CountBar {
+    /// A count of `what` (`"alleles scored"`).
+    pub fn new(what: &str) -> CountBar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template(&format!("{{spinner}} {{human_pos}} {what} ({{per_sec}})"))
+        {
+            bar.set_style(style);
+        }
+        CountBar { bar }
+    }
+
+    /// `n` more done.
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

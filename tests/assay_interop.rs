@@ -1,7 +1,8 @@
 //! sepfc's assay-data readers and writers against independent tools from PyPI (pysam, pyfaidx,
-//! installed on first use into a virtual environment under the target folder by
-//! `tests/python/assay_check.py`'s requirements): genome windows fetched from a plain and a
-//! bgzip-compressed genome, and the `.fai` and `.gzi` indexes sepfc writes.
+//! NumPy; installed on first use into a virtual environment under the target folder): genome
+//! windows fetched from a plain and a bgzip-compressed genome, the `.fai` and `.gzi` indexes
+//! sepfc writes, and `sepfc variants` against `tests/python/reference_variants.py` (the VCF read
+//! by pysam, the windows built by the contract's rule, the logits by the NumPy model).
 
 mod common;
 
@@ -14,13 +15,14 @@ use rand::{Rng, SeedableRng};
 use sepfc::data::genome::{Genome, fai_path, gzi_path, write_fai};
 
 /// The pinned PyPI packages of `assay_check.py`.
-const REQUIREMENTS: [&str; 6] = [
+const REQUIREMENTS: [&str; 7] = [
     "pysam==0.24.1",
     "pyfaidx==0.9.2.2",
     "biopython==1.88",
     "pyBigWig==0.3.29",
     "numpy==2.4.6",
     "scipy==1.17.1",
+    "safetensors==0.8.0",
 ];
 
 /// The virtual environment's Python, or `None` (test skipped) off CI when it cannot be made.
@@ -28,20 +30,23 @@ fn python() -> Option<PathBuf> {
     common::python_tool("assay-venv", &REQUIREMENTS, "python")
 }
 
-/// Runs `assay_check.py` with `args`; its standard output.
-fn assay_check(python: &Path, args: &[&Path]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/assay_check.py");
-    let output = Command::new(python)
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
+/// Runs the script `tests/python/{script}` with `args`; its standard output.
+fn run_script(python: &Path, script: &str, args: &[&Path]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let output = Command::new(python).arg(path).args(args).output().unwrap();
     assert!(
         output.status.success(),
-        "assay_check.py {args:?}: {}",
+        "{script} {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs `assay_check.py` with `args`; its standard output.
+fn assay_check(python: &Path, args: &[&Path]) -> String {
+    run_script(python, "assay_check.py", args)
 }
 
 /// A random genome: sequences of the given lengths in 60-base lines, with lower-case and N runs.
@@ -145,5 +150,190 @@ fn genome_windows_and_indexes_agree_with_pysam_and_pyfaidx() {
                 genome.display()
             );
         }
+    }
+}
+
+/// A variant line: CHROM POS ID REF ALT, then empty QUAL FILTER INFO.
+fn vcf_line(chrom: &str, pos: u64, id: &str, reference: &str, alt: &str) -> String {
+    format!("{chrom}\t{pos}\t{id}\t{reference}\t{alt}\t.\tPASS\t.\n")
+}
+
+fn random_bases(rng: &mut StdRng, n: usize) -> String {
+    (0..n)
+        .map(|_| "ACGT".as_bytes()[rng.random_range(0..4)] as char)
+        .collect()
+}
+
+/// A VCF on `genome` of every kind of allele: SNVs, insertions, deletions and substitutions of
+/// several lengths, multi-allelic lines (with symbolic, `*` and `.` alleles among them), and
+/// variants too near either chromosome end for a window of `width`. Also the number of alleles
+/// that are not bases.
+fn variants_vcf(rng: &mut StdRng, genome: &[(String, String)], width: u64) -> (String, usize) {
+    let mut text = String::from("##fileformat=VCFv4.2\n");
+    for (name, seq) in genome {
+        text += &format!("##contig=<ID={name},length={}>\n", seq.len());
+    }
+    text += "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+    let mut not_bases = 0;
+    for (name, seq) in genome {
+        let len = seq.len() as u64;
+        let bases =
+            |pos: u64, n: u64| seq[(pos - 1) as usize..(pos - 1 + n) as usize].to_uppercase();
+        let mut positions: Vec<u64> = (0..60).map(|_| rng.random_range(1..=len - 90)).collect();
+        // at, just inside and just outside the ends' limits
+        positions.extend([
+            1,
+            width / 2,
+            width / 2 + 1,
+            len - width / 2,
+            len - width / 2 + 1,
+            len,
+        ]);
+        positions.sort();
+        for (k, pos) in positions.into_iter().enumerate() {
+            let id = if k % 3 == 0 {
+                ".".to_string()
+            } else {
+                format!("rs{k}")
+            };
+            let reference = bases(pos, 1);
+            let other = |rng: &mut StdRng| loop {
+                let b = random_bases(rng, 1);
+                if b != reference {
+                    break b;
+                }
+            };
+            let inserted = rng.random_range(1..=2 * width as usize);
+            let alt = match k % 6 {
+                0 => other(rng),
+                1 => format!("{reference}{}", random_bases(rng, inserted)),
+                2 if pos + 80 <= len => {
+                    let n = rng.random_range(2..=80);
+                    text += &vcf_line(name, pos, &id, &bases(pos, n), &reference);
+                    continue;
+                }
+                3 if pos + 3 <= len => {
+                    let reference = bases(pos, 3);
+                    text += &vcf_line(name, pos, &id, &reference, &random_bases(rng, 2));
+                    continue;
+                }
+                4 => {
+                    not_bases += 2;
+                    format!("{},<DEL>,*,{}", other(rng), other(rng))
+                }
+                _ => other(rng),
+            };
+            text += &vcf_line(name, pos, &id, &reference, &alt);
+        }
+    }
+    text += &vcf_line(
+        &genome[0].0,
+        500,
+        "missing",
+        &genome[0].1[499..500].to_uppercase(),
+        ".",
+    );
+    (text, not_bases + 1)
+}
+
+/// Rows of a variants TSV: the five key columns, then the numbers.
+fn variant_rows(text: &str) -> Vec<(String, Vec<f64>)> {
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let numbers = fields[5..].iter().map(|v| v.parse().unwrap()).collect();
+            (fields[..5].join("\t"), numbers)
+        })
+        .collect()
+}
+
+#[test]
+fn variant_scores_equal_an_independent_script_on_the_same_vcf_and_genome() {
+    use common::cli::{ok, s};
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = StdRng::seed_from_u64(11);
+    let width: u64 = 100;
+    let chroms = [("chr1", 3_000), ("chr2", 1_500)];
+    let text = random_genome(&mut rng, &chroms);
+    let genome_file = d.join("genome.fa");
+    std::fs::write(&genome_file, &text).unwrap();
+    let genome: Vec<(String, String)> = sepfc::data::fasta::read_fasta(&genome_file)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, String::from_utf8(r.seq).unwrap()))
+        .collect();
+    let (vcf, not_bases) = variants_vcf(&mut rng, &genome, width);
+    let vcf_file = d.join("variants.vcf");
+    std::fs::write(&vcf_file, &vcf).unwrap();
+    let vcf_gz = d.join("variants.vcf.gz");
+    bgzip(&vcf, &vcf_gz);
+
+    let config = sepfc::config::Config::from_toml_str(common::cli::MODEL).unwrap();
+    let cpu = sepfc::backend::cpu::Cpu;
+    let model = sepfc::model::Model::new(&cpu, config, width as usize, 3).unwrap();
+    let weights = d.join("model.safetensors");
+    model.save(&cpu, &weights).unwrap();
+
+    for (vcf, rc) in [(&vcf_file, false), (&vcf_gz, false), (&vcf_file, true)] {
+        let (ours, theirs) = (d.join("ours.tsv"), d.join("theirs.tsv"));
+        let mut args = vec![
+            "variants",
+            "--model",
+            s(&weights),
+            "--genome",
+            s(&genome_file),
+            "--vcf",
+            s(vcf),
+            "--out",
+            s(&ours),
+            "--device",
+            "cpu",
+            "--batch-size",
+            "7",
+        ];
+        let mut script_args = vec![weights.as_path(), &genome_file, vcf.as_path(), &theirs];
+        if rc {
+            args.push("--rc-average");
+            script_args.push(Path::new("--rc-average"));
+        }
+        let said = ok(&args);
+        assert!(
+            said.contains(&format!("left out {not_bases} symbolic")),
+            "{said}"
+        );
+        run_script(&python, "reference_variants.py", &script_args);
+        let ours = std::fs::read_to_string(&ours).unwrap();
+        let (header, ours) = ours.split_once('\n').unwrap();
+        let tasks = model.task_names();
+        let mut want = String::from("chrom\tpos\tid\tref\talt");
+        for task in tasks {
+            want += &format!("\t{task}_ref\t{task}_alt\t{task}_logit_diff");
+        }
+        assert_eq!(header, want);
+        let (ours, theirs) = (
+            variant_rows(ours),
+            variant_rows(&std::fs::read_to_string(&theirs).unwrap()),
+        );
+        assert!(theirs.len() > 100, "{} alleles scored", theirs.len());
+        assert!(said.contains("alleles too near a chromosome end"), "{said}");
+        assert_eq!(ours.len(), theirs.len(), "{}", vcf.display());
+        for ((key, a), (their_key, b)) in ours.iter().zip(&theirs) {
+            assert_eq!(key, their_key);
+            for (x, y) in a.iter().zip(b) {
+                // 6 decimals written; float32 against float64
+                let tol = (1e-4 * x.abs().max(y.abs())).max(2e-6);
+                assert!((x - y).abs() <= tol, "{key} (rc {rc}): {a:?} vs {b:?}");
+            }
+        }
+        // the variants change the predictions: a test of windows that all agree by accident
+        // (say, both the genome's) would not
+        let moved = ours.iter().filter(|(_, v)| v[2].abs() > 1e-3).count();
+        assert!(
+            moved > ours.len() / 2,
+            "{moved} of {} alleles move their logit",
+            ours.len()
+        );
     }
 }

@@ -10,6 +10,7 @@ use super::evaluate::EvaluationData;
 use super::scan::ScanOptions;
 use super::simulate::SimulateArgs;
 use super::train::TrainArgs;
+use super::variants::VariantsOptions;
 use super::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::bench::{BenchModel, BenchOptions};
@@ -51,6 +52,9 @@ pub enum Command {
     /// Score every window along a genome (or BED regions of it) and write one bedGraph per
     /// task, sorted, reading the genome through its index batch by batch.
     Scan(ScanArgs),
+    /// Score the ALT alleles of a VCF: each allele's REF and ALT window probabilities and
+    /// their logit difference, per task, one row per allele.
+    Variants(VariantsArgs),
     /// Print auROC and auPRC per task on labelled sequences.
     Evaluate(EvaluateArgs),
     /// Write per-position importance scores of one task: rows `id<TAB>s_0,s_1,...`.
@@ -140,6 +144,17 @@ pub struct PredictArgs {
     /// Average each sequence's probabilities with its reverse complement's.
     #[arg(long)]
     pub rc_average: bool,
+    /// Where to compute.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: Device,
+}
+
+/// `sepfc variants`.
+#[derive(Debug, Args)]
+pub struct VariantsArgs {
+    /// What to score and where to write it.
+    #[command(flatten)]
+    pub options: VariantsOptions,
     /// Where to compute.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
@@ -291,6 +306,7 @@ impl Command {
                 }
                 None => super::scan::run(args.options, args.device).map(|_| ()),
             },
+            Command::Variants(args) => super::variants::run(args.options, args.device).map(|_| ()),
             Command::Evaluate(args) => {
                 let data = match (args.config, args.fasta, args.labels) {
                     (Some(config), _, _) => EvaluationData::HeldOut { config },

@@ -16,6 +16,7 @@ pub mod scan;
 pub mod scan_plan;
 pub mod simulate;
 pub mod train;
+pub mod variants;
 pub mod workflow;
 
 pub use device::{BackendTask, Device, run_on};

@@ -390,6 +390,29 @@ impl Genome {
         self.entries.iter().map(|e| (e.name.as_str(), e.length))
     }
 
+    /// The error for a chromosome the genome does not have, naming the genome file and the
+    /// first few sequences it has.
+    pub fn unknown_chromosome(&self, chrom: &str) -> Error {
+        let mut names: Vec<&str> = self
+            .entries
+            .iter()
+            .take(5)
+            .map(|e| e.name.as_str())
+            .collect();
+        if self.entries.len() > 5 {
+            names.push("...");
+        }
+        input_error(
+            &self.path.display().to_string(),
+            None,
+            format!(
+                "unknown chromosome '{chrom}' (the genome has {} sequences: {})",
+                self.entries.len(),
+                names.join(", ")
+            ),
+        )
+    }
+
     /// The bases `[start, end)` (0-based, half-open) of `chrom`, as in the file (case kept).
     ///
     /// Errors (naming the genome file): an unknown chromosome, `end < start` or `end` past the
@@ -397,24 +420,7 @@ impl Genome {
     pub fn fetch(&self, chrom: &str, start: u64, end: u64) -> Result<Vec<u8>> {
         let shown = self.path.display().to_string();
         let Some(&i) = self.by_name.get(chrom) else {
-            let mut names: Vec<&str> = self
-                .entries
-                .iter()
-                .take(5)
-                .map(|e| e.name.as_str())
-                .collect();
-            if self.entries.len() > 5 {
-                names.push("...");
-            }
-            return Err(input_error(
-                &shown,
-                None,
-                format!(
-                    "unknown chromosome '{chrom}' (the genome has {} sequences: {})",
-                    self.entries.len(),
-                    names.join(", ")
-                ),
-            ));
+            return Err(self.unknown_chromosome(chrom));
         };
         let entry = &self.entries[i];
         if end < start || end > entry.length {

@@ -12,6 +12,7 @@ pub mod simdata;
 pub mod spec;
 pub mod splits;
 pub mod tiling;
+pub mod vcf;
 
 pub use dataset::{Batch, Dataset};
 pub use splits::{Splits, load_splits};

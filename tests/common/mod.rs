@@ -102,7 +102,10 @@ pub fn snakemake() -> Option<PathBuf> {
 pub fn python_tool(venv: &str, requirements: &[&str], program: &str) -> Option<PathBuf> {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(venv);
     let bin = venv.join("bin").join(program);
-    if bin.exists() {
+    // the requirements the environment was made with: another list makes it again
+    let installed = venv.join("sepfc-requirements.txt");
+    let wanted = requirements.join("\n");
+    if bin.exists() && std::fs::read_to_string(&installed).is_ok_and(|had| had == wanted) {
         return Some(bin);
     }
     let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
@@ -111,6 +114,7 @@ pub fn python_tool(venv: &str, requirements: &[&str], program: &str) -> Option<P
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .args(requirements));
     if made {
+        std::fs::write(&installed, wanted).unwrap();
         return Some(bin);
     }
     assert!(
