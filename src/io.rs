@@ -42,14 +42,20 @@ pub struct AtomicFile {
     writer: Option<std::io::BufWriter<std::fs::File>>,
 }
 
+/// The temporary file an output `path` is written to before its rename: hidden, beside it, and
+/// named for this process (`dir/.name.1234.tmp`).
+pub fn temp_path_beside(path: &Path) -> std::path::PathBuf {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()))
+}
+
 impl AtomicFile {
     /// Starts writing `path`.
     pub fn create(path: &Path) -> Result<Self> {
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+        let temp = temp_path_beside(path);
         let file = std::fs::File::create(&temp).map_err(Error::io(&path))?;
         Ok(Self {
             path: path.to_path_buf(),

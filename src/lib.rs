@@ -42,6 +42,7 @@ pub mod recovery;
 pub mod run_folder;
 pub mod simulate;
 pub mod stats;
+pub mod tracks;
 pub mod training;
 pub mod variants;
 

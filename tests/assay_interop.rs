@@ -2,7 +2,8 @@
 //! NumPy; installed on first use into a virtual environment under the target folder): genome
 //! windows fetched from a plain and a bgzip-compressed genome, the `.fai` and `.gzi` indexes
 //! sepfc writes, and `sepfc variants` against `tests/python/reference_variants.py` (the VCF read
-//! by pysam, the windows built by the contract's rule, the logits by the NumPy model).
+//! by pysam, the windows built by the contract's rule, the logits by the NumPy model), and the
+//! bigWigs of `sepfc scan --bigwig` read by pyBigWig.
 
 mod common;
 
@@ -335,5 +336,81 @@ fn variant_scores_equal_an_independent_script_on_the_same_vcf_and_genome() {
             "{moved} of {} alleles move their logit",
             ours.len()
         );
+    }
+}
+
+#[test]
+fn scan_bigwigs_hold_the_bedgraph_values_as_pybigwig_reads_them() {
+    use common::cli::{ok, s};
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = StdRng::seed_from_u64(5);
+    // not in name order (bigWig files sort nothing: the genome's order is kept), one chromosome
+    // shorter than the window
+    let chroms = [
+        ("chr2", 5_000),
+        ("chr10", 3_001),
+        ("chrM", 60),
+        ("chr1", 2_000),
+    ];
+    let genome = d.join("genome.fa");
+    std::fs::write(&genome, random_genome(&mut rng, &chroms)).unwrap();
+    let config = sepfc::config::Config::from_toml_str(common::cli::MODEL).unwrap();
+    let cpu = sepfc::backend::cpu::Cpu;
+    let model = sepfc::model::Model::new(&cpu, config, 100, 9).unwrap();
+    let weights = d.join("model.safetensors");
+    model.save(&cpu, &weights).unwrap();
+    let out = d.join("scan.bedgraph");
+    ok(&[
+        "scan",
+        "--model",
+        s(&weights),
+        "--genome",
+        s(&genome),
+        "--stride",
+        "20",
+        "--out",
+        s(&out),
+        "--bigwig",
+        "--device",
+        "cpu",
+    ]);
+    let tasks = model.task_names().to_vec();
+    let bedgraphs = sepfc::commands::scan::task_paths(&out, &tasks);
+    let bigwigs = sepfc::commands::scan::bigwig_paths(&out, &tasks);
+    assert_eq!(bigwigs[0], d.join(format!("scan.{}.bw", tasks[0])));
+    for (bedgraph, bigwig) in bedgraphs.iter().zip(&bigwigs) {
+        let theirs = assay_check(&python, &[Path::new("bigwig"), bigwig]);
+        let (sizes, intervals): (Vec<&str>, Vec<&str>) =
+            theirs.lines().partition(|l| l.starts_with("#chrom"));
+        let mut sizes: Vec<String> = sizes.iter().map(|l| l[7..].to_string()).collect();
+        sizes.sort();
+        // the chromosomes with values, at their lengths (as UCSC's bedGraphToBigWig lists them)
+        let mut want: Vec<String> = chroms
+            .iter()
+            .filter(|(c, _)| *c != "chrM")
+            .map(|(c, l)| format!("{c}\t{l}"))
+            .collect();
+        want.sort();
+        assert_eq!(sizes, want);
+        let text = std::fs::read_to_string(bedgraph).unwrap();
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        assert!(rows.len() > 400, "{} windows", rows.len());
+        // pyBigWig lists chromosomes in its own order: compare the sets of rows, in each
+        // chromosome in order
+        let key = |l: &&str| l.split('\t').next().unwrap().to_string();
+        let mut ours = rows.clone();
+        ours.sort_by_key(key);
+        let mut theirs = intervals.clone();
+        theirs.sort_by_key(key);
+        assert_eq!(ours.len(), theirs.len(), "{}", bigwig.display());
+        for (a, b) in ours.iter().zip(&theirs) {
+            let (a, b): (Vec<&str>, Vec<&str>) = (a.split('\t').collect(), b.split('\t').collect());
+            assert_eq!(a[..3], b[..3]);
+            let (x, y): (f64, f64) = (a[3].parse().unwrap(), b[3].parse().unwrap());
+            // the bigWig holds the bedGraph's 6-decimal text as float32
+            assert!((x - y).abs() <= 1e-7 * x.abs().max(1.0), "{a:?} vs {b:?}");
+        }
     }
 }

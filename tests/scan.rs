@@ -136,6 +136,7 @@ fn options(dir: &Path, model: &Path, regions: Option<&Path>) -> ScanOptions {
         out: dir.join("scan.bedgraph"),
         batch_size: 4,
         max_n_fraction: 0.5,
+        bigwig: false,
     }
 }
 

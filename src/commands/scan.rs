@@ -23,7 +23,8 @@ pub struct ScanOptions {
     /// A training output folder or a weights file.
     #[arg(long)]
     pub model: PathBuf,
-    /// An uncompressed FASTA; its .fai index is created beside it when missing.
+    /// The genome FASTA, plain or compressed with bgzip; its indexes are created beside it
+    /// when missing.
     #[arg(long)]
     pub genome: PathBuf,
     /// Scan these regions instead of the whole genome: BED (chrom, start, end; further
@@ -51,6 +52,10 @@ pub struct ScanOptions {
     /// Leave out windows in which more than this fraction of bases is not A, C, G or T.
     #[arg(long, default_value_t = 0.5)]
     pub max_n_fraction: f64,
+    /// Also write each task's bedGraph as a bigWig, `{OUT stem}.{task}.bw`, with the same
+    /// intervals and values.
+    #[arg(long)]
+    pub bigwig: bool,
 }
 
 /// What a scan did.
@@ -64,6 +69,19 @@ pub struct ScanSummary {
     pub too_short: u64,
     /// Scored windows per second, reading and writing included.
     pub windows_per_second: f64,
+}
+
+/// The bigWig of each task (`--bigwig`): `out` without its extension, then `.<task>.bw`
+/// (`scan.bedgraph` -> `scan.ctcf.bw`), whatever the number of tasks.
+pub fn bigwig_paths(out: &Path, tasks: &[String]) -> Vec<PathBuf> {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    tasks
+        .iter()
+        .map(|task| out.with_file_name(format!("{stem}.{task}.bw")))
+        .collect()
 }
 
 /// The bedGraph of each task: `out` itself for one task, else `out` with `.<task>` inserted
@@ -152,6 +170,17 @@ impl BackendTask for ScanJob {
         for file in files {
             file.commit()?;
         }
+        if o.bigwig {
+            let sizes: Vec<(String, u64)> = self
+                .genome
+                .chroms()
+                .map(|(name, length)| (name.to_string(), length))
+                .collect();
+            let bedgraphs = task_paths(&o.out, &tasks);
+            for (bedgraph, bigwig) in bedgraphs.iter().zip(bigwig_paths(&o.out, &tasks)) {
+                crate::tracks::bedgraph_to_bigwig(bedgraph, &sizes, &bigwig)?;
+            }
+        }
         summary.windows_per_second = summary.windows as f64 / started.elapsed().as_secs_f64();
         Ok(summary)
     }
@@ -221,6 +250,20 @@ pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
     }
     super::outputs::refuse_overwriting_inputs(("--out", &options.out), &inputs)?;
     let (genome, spans) = scan_spans(&options)?;
+    if options.bigwig {
+        let tasks = crate::model::Model::load(&crate::backend::cpu::Cpu, &weights)?
+            .task_names()
+            .to_vec();
+        let bedgraphs = task_paths(&options.out, &tasks);
+        let bigwigs = bigwig_paths(&options.out, &tasks);
+        let mut outputs: Vec<(&str, &Path)> =
+            bedgraphs.iter().map(|p| ("--out", p.as_path())).collect();
+        outputs.extend(bigwigs.iter().map(|p| ("--bigwig", p.as_path())));
+        super::outputs::refuse_shared_outputs(&outputs)?;
+        for (flag, path) in &outputs {
+            super::outputs::refuse_overwriting_inputs((flag, path), &inputs)?;
+        }
+    }
     let out = options.out.clone();
     let summary = run_on(
         device,

@@ -19,6 +19,11 @@ pub fn write_plan(
     dir: &Path,
     sepfc: &Path,
 ) -> Result<PathBuf> {
+    if options.bigwig {
+        return Err(Error::Config(
+            "--bigwig with --plan: the planned scan writes bedGraphs only; run the scan without --plan for bigWigs, or convert the joined bedGraphs (e.g. with UCSC bedGraphToBigWig)".into(),
+        ));
+    }
     let spans = scan_spans(options)?.1;
     let model = Model::load(
         &crate::backend::cpu::Cpu,

@@ -6,6 +6,8 @@ pyBigWig, and correlations through SciPy. Each subcommand prints tab-separated l
                                 pysam's sequence, then pyfaidx's
     index GENOME                writes GENOME.fai (and GENOME.gzi when bgzip-compressed)
                                 with pysam (samtools faidx)
+    bigwig FILE.bw              its chromosomes (`#chrom NAME LENGTH`), then every interval
+                                (chrom, start, end, value) as pyBigWig reads them
 """
 
 import sys
@@ -33,9 +35,22 @@ def index(genome):
     pysam.faidx(genome)
 
 
+def bigwig(path):
+    import pyBigWig
+
+    bw = pyBigWig.open(path)
+    assert bw.isBigWig(), path
+    chroms = bw.chroms()
+    for name, length in chroms.items():
+        print(f"#chrom\t{name}\t{length}")
+    for name in chroms:
+        for start, end, value in bw.intervals(name) or ():
+            print(f"{name}\t{start}\t{end}\t{value!r}")
+
+
 def main():
     command, *args = sys.argv[1:]
-    {"windows": windows, "index": index}[command](*args)
+    {"windows": windows, "index": index, "bigwig": bigwig}[command](*args)
 
 
 if __name__ == "__main__":
