@@ -94,6 +94,23 @@ pub fn read_regions(path: &Path) -> Result<Bed> {
 
 /// [`read_bed`] with labels from the 0-based column `label_columns_from`, or with no labels.
 fn read_bed_columns(path: &Path, label_columns_from: Option<usize>) -> Result<Bed> {
+    read_bed_columns_with(path, label_columns_from, &mut |_, _| Ok(()))
+}
+
+/// [`read_regions`], also handing every interval line's columns and line number to `each`
+/// (which may refuse the line with an error), for formats with more columns (narrowPeak).
+pub(crate) fn read_regions_with(
+    path: &Path,
+    each: &mut dyn FnMut(&[&str], usize) -> Result<()>,
+) -> Result<Bed> {
+    read_bed_columns_with(path, None, each)
+}
+
+fn read_bed_columns_with(
+    path: &Path,
+    label_columns_from: Option<usize>,
+    each: &mut dyn FnMut(&[&str], usize) -> Result<()>,
+) -> Result<Bed> {
     if let Some(label_columns_from) = label_columns_from.filter(|&from| from < 3) {
         return Err(Error::invalid(
             "read_bed",
@@ -234,6 +251,7 @@ fn read_bed_columns(path: &Path, label_columns_from: Option<usize>) -> Result<Be
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        each(&fields, line_no)?;
         intervals.push(Interval {
             chrom: chrom.to_string(),
             start,

@@ -27,7 +27,7 @@
 //! ```
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -311,6 +311,34 @@ impl Dataset {
             targets.extend(labels.iter().map(|v| v.unwrap_or(f32::NAN)));
         }
         Self::build(&bed.path, ids, sequences, bed.tasks, targets, chroms)
+    }
+
+    /// Windows of `length` bases centred on the summits of peak files (one task per file),
+    /// labelled by [`super::peaks::peak_windows`], with `negatives` when given; the genome is
+    /// indexed (plain or bgzip). Says on stderr how many windows of each kind it made.
+    pub fn from_peaks(
+        peaks: &[(String, PathBuf)],
+        genome: &Path,
+        length: usize,
+        negatives: Option<&super::peaks::Negatives>,
+    ) -> Result<Dataset> {
+        let genome = Genome::open(genome)?;
+        let windows = super::peaks::peak_windows(peaks, &genome, length, negatives)?;
+        let negative = windows.ids.len() - windows.positives;
+        eprintln!(
+            "sepfc: {} peak windows and {negative} negatives of {length} bp{}",
+            windows.positives,
+            if windows.off_chromosome > 0 {
+                format!(
+                    "; {} peaks left out, their windows leaving the chromosome",
+                    windows.off_chromosome
+                )
+            } else {
+                String::new()
+            }
+        );
+        let tasks = peaks.iter().map(|(t, _)| t.clone()).collect();
+        Self::new(windows.ids, windows.sequences, tasks, windows.targets)
     }
 
     /// The simulated data of `data/tal_gata_sim/sequences.simdata.gz` (see

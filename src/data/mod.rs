@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod fasta;
 pub mod genome;
 pub mod labels;
+pub mod peaks;
 pub mod simdata;
 pub mod spec;
 pub mod splits;

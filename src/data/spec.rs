@@ -35,6 +35,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::peaks::Negatives;
+
 /// Where the training sequences and their labels come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -54,6 +56,19 @@ pub enum Source {
         genome: PathBuf,
         /// `length`.
         length: usize,
+    },
+    /// Windows of `length` bases centred on the summits of peak files (one task per file, in
+    /// the config's order), with negatives drawn from the genome when asked for
+    /// (see [`super::peaks`]).
+    Peaks {
+        /// `peaks`: task name and peak file (narrowPeak or BED, plain or gzip).
+        peaks: Vec<(String, PathBuf)>,
+        /// `genome`, indexed (plain or bgzip).
+        genome: PathBuf,
+        /// `length`.
+        length: usize,
+        /// `negatives`.
+        negatives: Option<Negatives>,
     },
     /// A simulated-data TSV (`seqName sequence embeddings task...`).
     Simdata {
@@ -127,6 +142,20 @@ impl DataConfig {
                 genome: f(genome),
                 length: *length,
             },
+            Source::Peaks {
+                peaks,
+                genome,
+                length,
+                negatives,
+            } => Source::Peaks {
+                peaks: peaks.iter().map(|(t, p)| (t.clone(), f(p))).collect(),
+                genome: f(genome),
+                length: *length,
+                negatives: negatives.as_ref().map(|n| Negatives {
+                    blacklist: n.blacklist.as_deref().map(f),
+                    ..n.clone()
+                }),
+            },
             Source::Simdata { simdata } => Source::Simdata {
                 simdata: f(simdata),
             },
@@ -154,6 +183,17 @@ impl DataConfig {
         let mut files: Vec<&Path> = match &self.source {
             Source::Fasta { fasta, labels } => vec![fasta, labels],
             Source::Bed { bed, genome, .. } => vec![bed, genome],
+            Source::Peaks {
+                peaks,
+                genome,
+                negatives,
+                ..
+            } => {
+                let mut files: Vec<&Path> = peaks.iter().map(|(_, p)| p.as_path()).collect();
+                files.push(genome);
+                files.extend(negatives.iter().filter_map(|n| n.blacklist.as_deref()));
+                files
+            }
             Source::Simdata { simdata } => vec![simdata],
         };
         for held in [&self.valid, &self.test].into_iter().flatten() {
@@ -182,6 +222,10 @@ struct DataTable {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     length: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    peaks: Option<toml::Table>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    negatives: Option<NegativesTable>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     simdata: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     valid_fasta: Option<PathBuf>,
@@ -207,6 +251,44 @@ struct DataTable {
     split_seed: Option<u64>,
 }
 
+/// The `negatives` table, key by key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NegativesTable {
+    #[serde(default = "one")]
+    per_positive: f64,
+    #[serde(default = "yes")]
+    gc_matched: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blacklist: Option<PathBuf>,
+    #[serde(default)]
+    seed: u64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The `peaks` table as (task, file) pairs in the config's order.
+fn peak_files(table: &toml::Table) -> Result<Vec<(String, PathBuf)>, String> {
+    if table.is_empty() {
+        return Err("[data] peaks is empty: give one `task = \"file.narrowPeak\"` per task".into());
+    }
+    table
+        .iter()
+        .map(|(task, file)| match file.as_str() {
+            Some(path) => Ok((task.clone(), PathBuf::from(path))),
+            None => Err(format!(
+                "[data] peaks.{task} must be a file path (a string)"
+            )),
+        })
+        .collect()
+}
+
 /// The keys given, by name, of `(name, is_set)` pairs.
 fn given<'a>(keys: &[(&'a str, bool)]) -> Vec<&'a str> {
     keys.iter()
@@ -229,13 +311,17 @@ fn source_of(t: &DataTable) -> Result<Source, String> {
     let chosen = given(&[
         ("fasta", t.fasta.is_some()),
         ("bed", t.bed.is_some()),
+        ("peaks", t.peaks.is_some()),
         ("simdata", t.simdata.is_some()),
     ]);
     if chosen.len() > 1 {
         return Err(format!(
-            "[data]: {} are both training sources; give one of fasta + labels, bed + genome + length, or simdata",
+            "[data]: {} are both training sources; give one of fasta + labels, bed + genome + length, peaks + genome + length, or simdata",
             listed(&chosen)
         ));
+    }
+    if t.negatives.is_some() && t.peaks.is_none() {
+        return Err("[data]: `negatives` belong(s) with `peaks`, which is not given".into());
     }
     let stray = |keys: &[(&str, bool)], owner: &str| -> Result<(), String> {
         let stray = given(keys);
@@ -274,6 +360,38 @@ fn source_of(t: &DataTable) -> Result<Source, String> {
                 length,
             })
         }
+        Some("peaks") => {
+            stray(&[("labels", t.labels.is_some())], "fasta")?;
+            let (Some(genome), Some(length)) = (t.genome.clone(), t.length) else {
+                return Err("[data]: `peaks` needs `genome` (an indexed FASTA) and `length` (the window, in bases)".into());
+            };
+            if length == 0 {
+                return Err("[data]: `length` must be at least 1".into());
+            }
+            let negatives = match &t.negatives {
+                Some(n) => {
+                    if !(n.per_positive >= 0.0 && n.per_positive.is_finite()) {
+                        return Err(format!(
+                            "[data] negatives.per_positive = {}: must be a non-negative number",
+                            n.per_positive
+                        ));
+                    }
+                    Some(Negatives {
+                        per_positive: n.per_positive,
+                        gc_matched: n.gc_matched,
+                        blacklist: n.blacklist.clone(),
+                        seed: n.seed,
+                    })
+                }
+                None => None,
+            };
+            Ok(Source::Peaks {
+                peaks: peak_files(t.peaks.as_ref().expect("chosen"))?,
+                genome,
+                length,
+                negatives,
+            })
+        }
         Some(_) => {
             stray(&[("labels", t.labels.is_some())], "fasta")?;
             stray(&[("genome", t.genome.is_some()), ("length", t.length.is_some())], "bed")?;
@@ -282,7 +400,7 @@ fn source_of(t: &DataTable) -> Result<Source, String> {
             })
         }
         None => Err(
-            "[data] needs a training source: `fasta` + `labels`, `bed` + `genome` + `length`, or `simdata`"
+            "[data] needs a training source: `fasta` + `labels`, `bed` + `genome` + `length`, `peaks` + `genome` + `length`, or `simdata`"
                 .into(),
         ),
     }
@@ -405,6 +523,27 @@ impl From<DataConfig> for DataTable {
                 t.genome = Some(genome);
                 t.length = Some(length);
             }
+            Source::Peaks {
+                peaks,
+                genome,
+                length,
+                negatives,
+            } => {
+                t.peaks = Some(
+                    peaks
+                        .into_iter()
+                        .map(|(task, p)| (task, toml::Value::String(p.display().to_string())))
+                        .collect(),
+                );
+                t.genome = Some(genome);
+                t.length = Some(length);
+                t.negatives = negatives.map(|n| NegativesTable {
+                    per_positive: n.per_positive,
+                    gc_matched: n.gc_matched,
+                    blacklist: n.blacklist,
+                    seed: n.seed,
+                });
+            }
             Source::Simdata { simdata } => t.simdata = Some(simdata),
         }
         put(
@@ -450,5 +589,70 @@ fn put(held: Option<HeldOut>, slots: Slots<'_>) {
         Some(HeldOut::Chroms(c)) => *slots.chroms = Some(c),
         Some(HeldOut::Ids(p)) => *slots.ids = Some(p),
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(text: &str) -> Result<DataConfig, String> {
+        let table: DataTable = toml::from_str(text).map_err(|e| e.to_string())?;
+        DataConfig::try_from(table)
+    }
+
+    #[test]
+    fn peaks_keep_the_config_order_and_negatives_their_defaults() {
+        let text = "genome = \"g.fa\"\nlength = 500\nvalid_chroms = [\"chr8\"]\n\
+                    peaks = { tal1 = \"t.narrowPeak\", gata = \"g.bed.gz\" }\n\
+                    negatives = { blacklist = \"bl.bed\" }\n";
+        let config = data(text).unwrap();
+        let Source::Peaks {
+            peaks,
+            negatives,
+            length,
+            ..
+        } = &config.source
+        else {
+            panic!("{config:?}")
+        };
+        let tasks: Vec<&str> = peaks.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(tasks, ["tal1", "gata"]);
+        assert_eq!(*length, 500);
+        assert_eq!(
+            negatives.as_ref().unwrap(),
+            &Negatives {
+                per_positive: 1.0,
+                gc_matched: true,
+                blacklist: Some("bl.bed".into()),
+                seed: 0,
+            }
+        );
+        // written back and read again, the same section (order included)
+        let written = toml::to_string(&config).unwrap();
+        assert_eq!(data(&written).unwrap(), config);
+    }
+
+    #[test]
+    fn peaks_key_errors_name_the_keys() {
+        let err = |text: &str| data(text).unwrap_err();
+        assert!(
+            err("negatives = {}\nfasta = \"a.fa\"\nlabels = \"l.tsv\"")
+                .contains("`negatives` belong(s) with `peaks`")
+        );
+        assert!(err("peaks = { a = \"a.bed\" }\nlength = 5").contains("`peaks` needs `genome`"));
+        assert!(
+            err("peaks = { a = 3 }\ngenome = \"g.fa\"\nlength = 5")
+                .contains("peaks.a must be a file path")
+        );
+        assert!(err("peaks = {}\ngenome = \"g.fa\"\nlength = 5").contains("peaks is empty"));
+        assert!(
+            err("peaks = { a = \"a.bed\" }\nbed = \"b.bed\"\ngenome = \"g.fa\"\nlength = 5")
+                .contains("`bed` and `peaks` are both training sources")
+        );
+        assert!(err("peaks = { a = \"a.bed\" }\ngenome = \"g.fa\"\nlength = 5\nnegatives = { per_positive = -1.0 }")
+            .contains("per_positive = -1"));
+        assert!(err("peaks = { a = \"a.bed\" }\ngenome = \"g.fa\"\nlength = 5\nnegatives = { gc = true }")
+            .contains("unknown field `gc`"));
     }
 }

@@ -43,6 +43,12 @@ pub fn load_splits(data: &DataConfig, config: &Path, train_seed: u64) -> Result<
             genome,
             length,
         } => Dataset::from_bed(bed, genome, *length)?,
+        Source::Peaks {
+            peaks,
+            genome,
+            length,
+            negatives,
+        } => Dataset::from_peaks(peaks, genome, *length, negatives.as_ref())?,
         Source::Simdata { simdata } => Dataset::from_simdata(simdata)?,
     };
     let mut rest = all;
