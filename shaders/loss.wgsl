@@ -1,9 +1,10 @@
-// Binary cross-entropy on logits, averaged over the unmasked entries.
+// A training loss on logits, averaged over the unmasked entries: kind 0 binary cross-entropy,
+// 1 squared error, 2 Poisson negative log-likelihood on the log rate.
 // logits z, targets t, mask m: (N, T) flat, `len` values.
 
 struct LossParams {
     len: u32,
-    _pad0: u32,
+    kind: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -18,14 +19,43 @@ struct LossParams {
 @group(0) @binding(4) var<storage, read> bwd_dloss: array<f32>;
 @group(0) @binding(5) var<storage, read_write> bwd_dz: array<f32>;
 
+// One entry's term of the loss.
+fn term(zi: f32, ti: f32) -> f32 {
+    switch p.kind {
+        case 1u: {
+            return (zi - ti) * (zi - ti);
+        }
+        case 2u: {
+            return exp(zi) - ti * zi;
+        }
+        default: {
+            return max(zi, 0.0) - zi * ti + log(1.0 + exp(-abs(zi)));
+        }
+    }
+}
+
+// The derivative of `term` by the logit.
+fn term_gradient(zi: f32, ti: f32) -> f32 {
+    switch p.kind {
+        case 1u: {
+            return 2.0 * (zi - ti);
+        }
+        case 2u: {
+            return exp(zi) - ti;
+        }
+        default: {
+            return 1.0 / (1.0 + exp(-zi)) - ti;
+        }
+    }
+}
+
 @compute @workgroup_size(RWG)
 fn forward(lane: Lane) {
     var s = 0.0;
     var c = 0.0;
     for (var i = lane.index; i < p.len; i += RWG) {
         if m[i] != 0.0 {
-            let zi = z[i];
-            s += max(zi, 0.0) - zi * t[i] + log(1.0 + exp(-abs(zi)));
+            s += term(z[i], t[i]);
             c += 1.0;
         }
     }
@@ -46,7 +76,7 @@ fn backward(lane: Lane) {
     let scale = bwd_dloss[0] / count;
     for (var i = lane.index; i < p.len; i += RWG) {
         if m[i] != 0.0 {
-            bwd_dz[i] = scale * (1.0 / (1.0 + exp(-z[i])) - t[i]);
+            bwd_dz[i] = scale * term_gradient(z[i], t[i]);
         } else {
             bwd_dz[i] = 0.0;
         }

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::Result;
-use crate::backend::{Backend, Conv1dSpec, Nonlinearity, PoolSpec, Reduction, Tensor};
+use crate::backend::{Backend, Conv1dSpec, Loss, Nonlinearity, PoolSpec, Reduction, Tensor};
 
 /// A value recorded on a [`Tape`]: an index, valid only for the tape that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -270,6 +270,22 @@ impl<'b, B: Backend> Tape<'b, B> {
         }))
     }
 
+    /// [`Backend::loss`] `kind` against fixed `targets` and `mask`.
+    pub fn loss(
+        &mut self,
+        kind: Loss,
+        logits: Var,
+        targets: &B::Tensor,
+        mask: &B::Tensor,
+    ) -> Result<Var> {
+        let zt = self.val(logits);
+        let loss = self.backend.loss(kind, &zt, targets, mask)?;
+        let (t, m) = (targets.clone(), mask.clone());
+        Ok(self.record(loss, &[logits], move |be, dl, _| {
+            Ok(vec![Some(be.loss_backward(kind, &zt, &t, &m, dl)?)])
+        }))
+    }
+
     /// [`Backend::bce_with_logits`] against fixed `targets` and `mask`.
     pub fn bce_with_logits(
         &mut self,
@@ -277,12 +293,7 @@ impl<'b, B: Backend> Tape<'b, B> {
         targets: &B::Tensor,
         mask: &B::Tensor,
     ) -> Result<Var> {
-        let zt = self.val(logits);
-        let loss = self.backend.bce_with_logits(&zt, targets, mask)?;
-        let (t, m) = (targets.clone(), mask.clone());
-        Ok(self.record(loss, &[logits], move |be, dl, _| {
-            Ok(vec![Some(be.bce_with_logits_backward(&zt, &t, &m, dl)?)])
-        }))
+        self.loss(Loss::Bce, logits, targets, mask)
     }
 
     /// [`Backend::diff`].

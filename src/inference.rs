@@ -17,7 +17,7 @@
 //! ```
 
 use crate::backend::Backend;
-use crate::metrics::task_metrics;
+use crate::metrics::{regression_metrics, task_metrics};
 use crate::model::{INPUT_CHANNELS, Model};
 use crate::training::{BatchSource, TaskScores};
 use crate::{Error, Result};
@@ -33,14 +33,21 @@ pub fn logits<B: Backend>(
     batched(backend, model, sequences, batch_size, |z| Ok(z.clone()))
 }
 
-/// Probabilities `(N, tasks)` of `sequences`: the sigmoid of [`logits`], computed on the
-/// backend.
+/// Predictions `(N, tasks)` of `sequences`: for a model trained with binary cross-entropy the
+/// probabilities (the sigmoid of [`logits`], on the backend), for `mse` the outputs, for
+/// `poisson` the rates `exp(logits)` ([`crate::backend::Loss::predict`]).
 pub fn predict<B: Backend>(
     backend: &B,
     model: &Model<B>,
     sequences: &[Vec<u8>],
     batch_size: usize,
 ) -> Result<Vec<f32>> {
+    let kind = model.loss();
+    if kind.is_regression() {
+        let mut z = logits(backend, model, sequences, batch_size)?;
+        z.iter_mut().for_each(|v| *v = kind.predict(*v));
+        return Ok(z);
+    }
     batched(backend, model, sequences, batch_size, |z| {
         backend.sigmoid(z)
     })
@@ -78,7 +85,8 @@ fn batched<B: Backend>(
 }
 
 /// Per-task scores of the model on every example of `data`, `batch_size` at a time: the mean
-/// binary cross-entropy of the labelled examples (the backend's loss kernel), auROC and auPRC.
+/// loss of the labelled examples (the backend's loss kernel, the model's loss), and auROC and
+/// auPRC, or for the regression losses Pearson and Spearman correlations of the predictions.
 /// The tasks are the data's, which must be as many as the model's.
 pub fn evaluate<B: Backend>(
     backend: &B,
@@ -124,7 +132,8 @@ pub fn evaluate<B: Backend>(
             let (zs, ts, ms) = (column(&z), column(&y), column(&m));
             let loss = match n {
                 0 => 0.0,
-                _ => backend.download(&backend.bce_with_logits(
+                _ => backend.download(&backend.loss(
+                    model.loss(),
                     &backend.upload(&zs, &[n, 1])?,
                     &backend.upload(&ts, &[n, 1])?,
                     &backend.upload(&ms, &[n, 1])?,
@@ -136,12 +145,22 @@ pub fn evaluate<B: Backend>(
                 .zip(&ms)
                 .map(|(&t, &m)| if m > 0.0 { t } else { f32::NAN })
                 .collect();
-            let (auroc, auprc) = task_metrics(&zs, &labels);
+            let kind = model.loss();
+            let (auroc, auprc, pearson, spearman) = if kind.is_regression() {
+                let predicted: Vec<f32> = zs.iter().map(|&z| kind.predict(z)).collect();
+                let (r, rho) = regression_metrics(&predicted, &labels);
+                (None, None, r, rho)
+            } else {
+                let (roc, pr) = task_metrics(&zs, &labels);
+                (roc, pr, None, None)
+            };
             Ok(TaskScores {
                 task: data.tasks()[task].clone(),
                 loss: f64::from(loss),
                 auroc,
                 auprc,
+                pearson,
+                spearman,
             })
         })
         .collect()

@@ -78,9 +78,82 @@ pub fn task_metrics(scores: &[f32], labels: &[f32]) -> (Option<f64>, Option<f64>
     (auroc(&s, &l), auprc(&s, &l))
 }
 
+/// Pearson's correlation of `x` and `y` (`None` with fewer than two pairs or no variation in
+/// either).
+pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return None;
+    }
+    let mean = |v: &[f64]| v[..n].iter().sum::<f64>() / n as f64;
+    let (mx, my) = (mean(x), mean(y));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (dx, dy) = (x[i] - mx, y[i] - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0))
+}
+
+/// The ranks of `v` from 1, ties given their mean rank.
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut ranks = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
+            j += 1;
+        }
+        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = mean_rank;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
+/// Spearman's rank correlation of `x` and `y`: Pearson's of their ranks, ties at their mean
+/// rank (`None` as for [`pearson`]).
+pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
+    pearson(&ranks(x), &ranks(y))
+}
+
+/// Pearson and Spearman correlations of one task's predictions with its targets, over the
+/// examples whose target is present (not NaN).
+pub fn regression_metrics(predictions: &[f32], targets: &[f32]) -> (Option<f64>, Option<f64>) {
+    let (p, t): (Vec<f64>, Vec<f64>) = predictions
+        .iter()
+        .zip(targets)
+        .filter(|(_, y)| !y.is_nan())
+        .map(|(&p, &y)| (f64::from(p), f64::from(y)))
+        .unzip();
+    (pearson(&p, &t), spearman(&p, &t))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{auprc, auroc, task_metrics};
+    use super::{auprc, auroc, pearson, spearman, task_metrics};
+
+    #[test]
+    fn correlations_of_hand_worked_cases() {
+        // y = 2x + 1: r = 1; reversed: -1
+        assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 5.0, 7.0]).unwrap() - 1.0).abs() < 1e-12);
+        assert!((pearson(&[1.0, 2.0, 3.0], &[7.0, 5.0, 3.0]).unwrap() + 1.0).abs() < 1e-12);
+        // x = (1, 2, 3, 4), y = (1, 3, 2, 4): r = 0.8 by hand (sxy 4, sxx = syy = 5)
+        assert!(
+            (pearson(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]).unwrap() - 0.8).abs() < 1e-12
+        );
+        assert_eq!(pearson(&[1.0, 1.0], &[2.0, 3.0]), None);
+        // monotone but not linear: Spearman 1; ties take their mean rank (1.5, 1.5, 3)
+        assert!((spearman(&[1.0, 2.0, 10.0], &[1.0, 4.0, 9.0]).unwrap() - 1.0).abs() < 1e-12);
+        let tied = spearman(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]).unwrap();
+        assert!((tied - 0.75f64.sqrt()).abs() < 1e-12, "{tied}");
+    }
 
     #[test]
     fn auprc_of_hand_worked_cases() {

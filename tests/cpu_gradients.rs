@@ -11,6 +11,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sepfc::Error;
 use sepfc::autodiff::Tape;
+use sepfc::backend::Loss;
 use sepfc::backend::cpu::{Cpu, kernels as k};
 use sepfc::backend::shapes::{self, dropout_keep};
 use sepfc::backend::{AdamStep, Backend, Conv1dSpec, PoolSpec, Reduction};
@@ -96,6 +97,37 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 #[should_panic(expected = "demo[1]: analytic")]
 fn assert_close_reports_the_op_and_index_of_a_mismatch() {
     assert_close("demo", &[1.0, 2.0], &[1.0, 2.001], 1e-6, 1e-7);
+}
+
+#[test]
+fn regression_losses_match_their_definitions_and_numeric_gradients() {
+    let mut rng = StdRng::seed_from_u64(61);
+    let n = 12;
+    let z: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+    let t: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..5.0)).collect();
+    let mask: Vec<f64> = (0..n).map(|i| if i % 4 == 1 { 0.0 } else { 1.0 }).collect();
+    let kept: Vec<usize> = (0..n).filter(|&i| mask[i] != 0.0).collect();
+    for (kind, term) in [
+        (
+            Loss::Mse,
+            (|z: f64, t: f64| (z - t) * (z - t)) as fn(f64, f64) -> f64,
+        ),
+        (Loss::Poisson, |z: f64, t: f64| z.exp() - t * z),
+    ] {
+        let by_hand = kept.iter().map(|&i| term(z[i], t[i])).sum::<f64>() / kept.len() as f64;
+        assert_close(
+            kind.name(),
+            &[k::loss(kind, &z, &t, &mask)],
+            &[by_hand],
+            1e-12,
+            1e-14,
+        );
+        let dloss = 0.7;
+        let g = k::loss_backward(kind, &z, &t, &mask, dloss);
+        let num = numeric_grad(&z, |z| dloss * k::loss(kind, z, &t, &mask));
+        assert_close_f64(kind.name(), &g, &num);
+        assert!(kept.len() < n && (0..n).filter(|i| !kept.contains(i)).all(|i| g[i] == 0.0));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -688,8 +720,8 @@ fn bce_with_logits_gradient_matches_finite_differences_and_masked_entries_get_ze
         .map(|i| if [1, 5, 10].contains(&i) { 0.0 } else { 1.0 })
         .collect();
     let dloss = 0.7;
-    let g = k::bce_with_logits_backward(&z, &t, &mask, dloss);
-    let num = numeric_grad(&z, |z| dloss * k::bce_with_logits(z, &t, &mask));
+    let g = k::loss_backward(Loss::Bce, &z, &t, &mask, dloss);
+    let num = numeric_grad(&z, |z| dloss * k::loss(Loss::Bce, z, &t, &mask));
     assert_close_f64("bce_with_logits", &g, &num);
     for i in [1, 5, 10] {
         assert_eq!(g[i], 0.0, "masked entry {i} must get no gradient");
@@ -705,7 +737,7 @@ fn bce_with_logits_gradient_matches_finite_differences_and_masked_entries_get_ze
         / 9.0;
     assert_close(
         "bce value",
-        &[k::bce_with_logits(&z, &t, &mask)],
+        &[k::loss(Loss::Bce, &z, &t, &mask)],
         &[by_hand],
         1e-12,
         1e-14,
@@ -717,8 +749,8 @@ fn bce_with_logits_fully_masked_batch_gives_zero_loss_and_zero_grads() {
     let z = [0.3f64, -2.0, 5.0, 1.0];
     let t = [1.0f64, 0.0, 0.0, 1.0];
     let mask = [0.0f64; 4];
-    assert_eq!(k::bce_with_logits(&z, &t, &mask), 0.0);
-    assert_eq!(k::bce_with_logits_backward(&z, &t, &mask, 1.0), [0.0; 4]);
+    assert_eq!(k::loss(Loss::Bce, &z, &t, &mask), 0.0);
+    assert_eq!(k::loss_backward(Loss::Bce, &z, &t, &mask, 1.0), [0.0; 4]);
     let cpu = Cpu;
     let up = |v: &[f64]| {
         cpu.upload(&v.iter().map(|&x| x as f32).collect::<Vec<_>>(), &[2, 2])
@@ -736,14 +768,14 @@ fn bce_with_logits_fully_masked_batch_gives_zero_loss_and_zero_grads() {
 fn bce_with_logits_values_by_hand() {
     // z = 2, t = 1: -ln(sigmoid(2)) = ln(1 + e^-2). The masked entry must not count.
     let expected = (1.0 + (-2.0f64).exp()).ln();
-    let loss = k::bce_with_logits(&[2.0f64, 100.0], &[1.0, 0.0], &[1.0, 0.0]);
+    let loss = k::loss(Loss::Bce, &[2.0f64, 100.0], &[1.0, 0.0], &[1.0, 0.0]);
     assert_close("bce z=2 t=1", &[loss], &[expected], 1e-15, 0.0);
     // Its gradient: sigmoid(2) - 1.
-    let g = k::bce_with_logits_backward(&[2.0f64, 100.0], &[1.0, 0.0], &[1.0, 0.0], 1.0);
+    let g = k::loss_backward(Loss::Bce, &[2.0f64, 100.0], &[1.0, 0.0], &[1.0, 0.0], 1.0);
     let s = 1.0 / (1.0 + (-2.0f64).exp());
     assert_close("bce grad z=2 t=1", &g, &[s - 1.0, 0.0], 1e-15, 0.0);
     // Large logits stay finite: z = 50, t = 0 and z = -50, t = 1 both cost ~50.
-    let loss = k::bce_with_logits(&[50.0f64, -50.0], &[0.0, 1.0], &[1.0, 1.0]);
+    let loss = k::loss(Loss::Bce, &[50.0f64, -50.0], &[0.0, 1.0], &[1.0, 1.0]);
     assert_close("bce |z| = 50", &[loss], &[50.0], 1e-15, 0.0);
 }
 

@@ -238,6 +238,8 @@ fn the_report_compares_paired_runs_and_flags_degenerate_baselines() {
             loss: 0.5,
             auroc: Some(auroc),
             auprc: Some(auroc),
+            pearson: None,
+            spearman: None,
         }],
         best_epoch: 1,
         seconds: 1.0,

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{assert_close, gpu, rng, uniform};
+use sepfc::backend::Loss;
 use sepfc::backend::cpu::{Cpu, kernels};
 use sepfc::backend::gpu::Gpu;
 use sepfc::backend::shapes::conv1d_dims;
@@ -434,21 +435,28 @@ fn elementwise_ops_match_cpu() {
 }
 
 #[test]
-fn bce_with_logits_matches_cpu() {
+fn losses_match_cpu() {
     let g = skip_without_gpu!();
-    for (seed, n, t) in [(1, 4, 3), (2, 1, 1), (3, 130, 3), (4, 33, 17)] {
-        bce_case(g, seed, n, t);
+    for kind in [Loss::Bce, Loss::Mse, Loss::Poisson] {
+        for (seed, n, t) in [(1, 4, 3), (2, 1, 1), (3, 130, 3), (4, 33, 17)] {
+            loss_case(g, kind, seed, n, t);
+        }
     }
 }
 
-/// The masked loss and its gradient on `(n, t)` logits.
-fn bce_case(g: &Gpu, seed: u64, n: usize, t: usize) {
-    let what = format!("bce n={n} t={t}");
+/// The masked loss `kind` and its gradient on `(n, t)` logits: labels 0/1 for binary
+/// cross-entropy, counts in `[0, 8)` for the regression losses.
+fn loss_case(g: &Gpu, kind: Loss, seed: u64, n: usize, t: usize) {
+    let what = format!("{} n={n} t={t}", kind.name());
     let mut r = rng(seed);
-    let logits: Vec<f32> = uniform(&mut r, n * t).iter().map(|v| v * 6.0).collect();
+    let scale = if kind == Loss::Poisson { 2.0 } else { 6.0 };
+    let logits: Vec<f32> = uniform(&mut r, n * t).iter().map(|v| v * scale).collect();
     let targets: Vec<f32> = uniform(&mut r, n * t)
         .iter()
-        .map(|v| if *v > 0.0 { 1.0 } else { 0.0 })
+        .map(|v| match kind {
+            Loss::Bce => f32::from(*v > 0.0),
+            _ => ((v + 1.0) * 4.0).floor(),
+        })
         .collect();
     let mask: Vec<f32> = (0..n * t)
         .map(|i| if i % 5 == 3 { 0.0 } else { 1.0 })
@@ -459,16 +467,16 @@ fn bce_case(g: &Gpu, seed: u64, n: usize, t: usize) {
     check(
         &format!("{what} loss"),
         g,
-        &g.bce_with_logits(&z.gpu, &tt.gpu, &m.gpu).unwrap(),
-        &Cpu.bce_with_logits(&z.cpu, &tt.cpu, &m.cpu).unwrap(),
+        &g.loss(kind, &z.gpu, &tt.gpu, &m.gpu).unwrap(),
+        &Cpu.loss(kind, &z.cpu, &tt.cpu, &m.cpu).unwrap(),
     );
     let dl = pair(g, &[0.7], &[1]);
     check(
         &format!("{what} dlogits"),
         g,
-        &g.bce_with_logits_backward(&z.gpu, &tt.gpu, &m.gpu, &dl.gpu)
+        &g.loss_backward(kind, &z.gpu, &tt.gpu, &m.gpu, &dl.gpu)
             .unwrap(),
-        &Cpu.bce_with_logits_backward(&z.cpu, &tt.cpu, &m.cpu, &dl.cpu)
+        &Cpu.loss_backward(kind, &z.cpu, &tt.cpu, &m.cpu, &dl.cpu)
             .unwrap(),
     );
 }
@@ -870,8 +878,9 @@ fn variant_cases(g: &Gpu) {
     separable_case(g, 3, [3, 32, 45, 5]);
     separable_case(g, 5, [301, 3, 70, 2]); // more sequences than workgroups along y
     dense_case(g, 3, [3, 130, 67]);
-    bce_case(g, 3, 130, 3);
-    bce_case(g, 5, 700, 3); // longer than any reducing workgroup
+    loss_case(g, Loss::Bce, 3, 130, 3);
+    loss_case(g, Loss::Poisson, 4, 130, 3);
+    loss_case(g, Loss::Mse, 5, 700, 3); // longer than any reducing workgroup
     reductions_case(g, 3, 67, 50);
     matmul_case(g, 3, [70, 33, 130]);
     deeplift_case(g, 2, [2, 3, 19], PoolSpec { size: 5, stride: 2 });

@@ -220,6 +220,7 @@ fn patience_stops_early_and_the_schedule_comes_from_the_builder() {
             shuffle: false,
             rc_augment: true,
             patience: Some(2),
+            loss: sepfc::backend::Loss::Bce,
         }
     );
     let (train, valid) = (data(30, 6), data(30, 7));

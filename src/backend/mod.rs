@@ -177,6 +177,48 @@ impl KernelTimes {
     }
 }
 
+/// A training loss on the model's outputs `z` (its logits) against targets `t`, each term
+/// averaged over the unmasked entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Binary cross-entropy on logits, `max(z, 0) - z t + log(1 + exp(-|z|))`, for labels in
+    /// `[0, 1]`; the prediction is `sigmoid(z)`. Gradient `sigmoid(z) - t`.
+    #[default]
+    Bce,
+    /// Squared error `(z - t)^2`; the prediction is `z`. Gradient `2 (z - t)`.
+    Mse,
+    /// Poisson negative log-likelihood on the log rate `z`, `exp(z) - t z` (the `log(t!)` term,
+    /// constant in `z`, left out); the prediction is the rate `exp(z)`. Gradient `exp(z) - t`.
+    Poisson,
+}
+
+impl Loss {
+    /// The name in configs: `bce`, `mse`, `poisson`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Bce => "bce",
+            Loss::Mse => "mse",
+            Loss::Poisson => "poisson",
+        }
+    }
+
+    /// Whether the targets are real-valued signal (scored by correlation) rather than labels
+    /// (scored by auROC and auPRC).
+    pub fn is_regression(self) -> bool {
+        self != Loss::Bce
+    }
+
+    /// The prediction for output `z`: `sigmoid(z)`, `z`, or `exp(z)`.
+    pub fn predict(self, z: f32) -> f32 {
+        match self {
+            Loss::Bce => 1.0 / (1.0 + (-z).exp()),
+            Loss::Mse => z,
+            Loss::Poisson => z.exp(),
+        }
+    }
+}
+
 /// The op set of sepfc. Every op validates shapes and returns a new tensor, except the
 /// optimizer steps and constraints, which update parameters in place.
 pub trait Backend {
@@ -455,24 +497,48 @@ pub trait Backend {
     /// Gradient of [`Backend::dropout`]: the same mask and scale applied to `dy`.
     fn dropout_backward(&self, dy: &Self::Tensor, rate: f32, seed: u32) -> Result<Self::Tensor>;
 
-    /// Binary cross-entropy on logits, averaged over the entries whose `mask` is non-zero.
-    /// `logits`, `targets`, `mask` all `(N, T)` -> `(1)`. With no entry unmasked the loss is 0.
-    fn bce_with_logits(
+    /// The training loss `kind` on the model's outputs `logits`, averaged over the entries whose
+    /// `mask` is non-zero. `logits`, `targets`, `mask` all `(N, T)` -> `(1)`. With no entry
+    /// unmasked the loss is 0.
+    fn loss(
         &self,
+        kind: Loss,
         logits: &Self::Tensor,
         targets: &Self::Tensor,
         mask: &Self::Tensor,
     ) -> Result<Self::Tensor>;
 
-    /// Gradient of [`Backend::bce_with_logits`] with respect to the logits, given the scalar
-    /// upstream gradient `dloss (1)`.
+    /// Gradient of [`Backend::loss`] with respect to the logits, given the scalar upstream
+    /// gradient `dloss (1)`.
+    fn loss_backward(
+        &self,
+        kind: Loss,
+        logits: &Self::Tensor,
+        targets: &Self::Tensor,
+        mask: &Self::Tensor,
+        dloss: &Self::Tensor,
+    ) -> Result<Self::Tensor>;
+
+    /// [`Backend::loss`] with [`Loss::Bce`]: binary cross-entropy on logits.
+    fn bce_with_logits(
+        &self,
+        logits: &Self::Tensor,
+        targets: &Self::Tensor,
+        mask: &Self::Tensor,
+    ) -> Result<Self::Tensor> {
+        self.loss(Loss::Bce, logits, targets, mask)
+    }
+
+    /// Gradient of [`Backend::bce_with_logits`] with respect to the logits.
     fn bce_with_logits_backward(
         &self,
         logits: &Self::Tensor,
         targets: &Self::Tensor,
         mask: &Self::Tensor,
         dloss: &Self::Tensor,
-    ) -> Result<Self::Tensor>;
+    ) -> Result<Self::Tensor> {
+        self.loss_backward(Loss::Bce, logits, targets, mask, dloss)
+    }
 
     /// Differences of order 1 or 2 along the last axis: `(R, S)` -> `(R, S - order)`.
     fn diff(&self, x: &Self::Tensor, order: usize) -> Result<Self::Tensor>;

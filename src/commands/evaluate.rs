@@ -132,15 +132,8 @@ pub fn run(
             origin,
         },
     )?;
-    let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
     for s in &evaluation.tasks {
-        crate::say!(
-            "{}: auROC {} auPRC {} (loss {:.4})",
-            s.task,
-            show(s.auroc),
-            show(s.auprc),
-            s.loss
-        );
+        crate::say!("{}: {} (loss {:.4})", s.task, s.metrics(4), s.loss);
     }
     if let Some(path) = json {
         write_json(path, &evaluation)?;

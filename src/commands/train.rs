@@ -216,13 +216,11 @@ impl BackendTask for TrainJob {
         if let Some(test) = &self.test {
             let scores = crate::inference::evaluate(backend, &model, test, 256)?;
             for s in scores {
-                let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
                 crate::say!(
-                    "held-out test ({} sequences) {}: auROC {} auPRC {}",
+                    "held-out test ({} sequences) {}: {}",
                     test.len(),
                     s.task,
-                    show(s.auroc),
-                    show(s.auprc)
+                    s.metrics(4)
                 );
             }
         }
@@ -239,7 +237,34 @@ pub fn run(args: TrainArgs) -> Result<TrainReport> {
         .train
         .check()
         .map_err(|e| Error::Config(format!("{}: {e}", args.config.display())))?;
+    let loss = config.train.loss;
+    if data.is_signal() && !loss.is_regression() {
+        return Err(Error::Config(format!(
+            "{}: [data] bigwig gives signal targets; train them with [train] loss = \"mse\" or \"poisson\" (binary cross-entropy needs labels in [0, 1])",
+            args.config.display()
+        )));
+    }
     let Splits { train, valid, test } = load_splits(data, &args.config, config.train.seed)?;
+    if loss == crate::backend::Loss::Poisson {
+        for set in [Some(&train), valid.as_ref(), test.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(i) = (0..set.len() * set.tasks().len()).find(|&k| {
+                set.target(k / set.tasks().len(), k % set.tasks().len())
+                    .is_some_and(|v| v < 0.0)
+            }) {
+                let t = set.tasks().len();
+                return Err(Error::Config(format!(
+                    "{}: [train] loss = \"poisson\" needs targets of at least 0, but '{}' has {} for task '{}'",
+                    args.config.display(),
+                    set.ids[i / t],
+                    set.target(i / t, i % t).unwrap_or_default(),
+                    set.tasks()[i % t]
+                )));
+            }
+        }
+    }
     // the config as run: overrides applied, paths made absolute
     let data = data.absolutized(args.config.parent().unwrap_or(Path::new(".")));
     config.data = Some(data);

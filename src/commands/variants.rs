@@ -10,7 +10,6 @@ use std::time::Instant;
 use super::device::{BackendTask, Device, run_on};
 use crate::Result;
 use crate::backend::Backend;
-use crate::backend::cpu::kernels::sigmoid;
 use crate::data::fasta::input_error;
 use crate::data::genome::Genome;
 use crate::data::vcf::{Allele, Variant, VcfReader};
@@ -172,7 +171,8 @@ impl VariantsJob {
     }
 }
 
-/// Scores a batch and writes its rows: per task the REF and ALT probabilities and the ALT
+/// Scores a batch and writes its rows: per task the REF and ALT predictions (probabilities, or
+/// for regression models values or rates, [`crate::backend::Loss::predict`]) and the ALT
 /// logit minus the REF logit (each averaged with the reverse complements' with `rc_average`).
 fn score<B: Backend>(
     backend: &B,
@@ -189,7 +189,8 @@ fn score<B: Backend>(
         windows.extend(reverse);
     }
     let logits = crate::inference::logits(backend, model, &windows, windows.len())?;
-    let probabilities = sigmoid(&logits);
+    let kind = model.loss();
+    let predictions: Vec<f32> = logits.iter().map(|&z| kind.predict(z)).collect();
     let tasks = model.tasks();
     // value of window `k` of strand `strand` (0 forward, 1 reverse) for task `t`
     let at = |values: &[f32], strand: usize, k: usize, t: usize| {
@@ -200,8 +201,8 @@ fn score<B: Backend>(
         let mut row = pending.columns.clone();
         for t in 0..tasks {
             let mean = |f: &dyn Fn(usize) -> f32| (0..strands).map(f).sum::<f32>() / strands as f32;
-            let p_ref = mean(&|s| at(&probabilities, s, i, t));
-            let p_alt = mean(&|s| at(&probabilities, s, n + i, t));
+            let p_ref = mean(&|s| at(&predictions, s, i, t));
+            let p_alt = mean(&|s| at(&predictions, s, n + i, t));
             let diff = mean(&|s| at(&logits, s, n + i, t) - at(&logits, s, i, t));
             row += &format!("\t{p_ref:.6}\t{p_alt:.6}\t{diff:.6}");
         }

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use builder::ModelBuilder;
 
+use crate::backend::Loss;
 pub use crate::data::spec::DataConfig;
 use crate::{Error, Result};
 
@@ -120,10 +121,18 @@ pub struct TrainConfig {
     pub shuffle: bool,
     /// Add each batch's reverse complements.
     pub rc_augment: bool,
-    /// Stop after this many epochs without a better validation auPRC (none: run all epochs).
-    /// The weights of the best epoch are kept either way.
+    /// Stop after this many epochs without a better validation score (mean auPRC, or mean
+    /// Pearson correlation for the regression losses; none: run all epochs). The weights of the
+    /// best epoch are kept either way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patience: Option<usize>,
+    /// The training loss: `bce` (default; labels), `mse` or `poisson` (signal).
+    #[serde(skip_serializing_if = "is_bce")]
+    pub loss: Loss,
+}
+
+fn is_bce(loss: &Loss) -> bool {
+    *loss == Loss::Bce
 }
 
 impl TrainConfig {
@@ -160,6 +169,7 @@ impl Default for TrainConfig {
             shuffle: true,
             rc_augment: false,
             patience: None,
+            loss: Loss::Bce,
         }
     }
 }

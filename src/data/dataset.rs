@@ -314,13 +314,16 @@ impl Dataset {
     }
 
     /// Windows of `length` bases centred on the summits of peak files (one task per file),
-    /// labelled by [`super::peaks::peak_windows`], with `negatives` when given; the genome is
-    /// indexed (plain or bgzip). Says on stderr how many windows of each kind it made.
+    /// labelled by [`super::peaks::peak_windows`], with `negatives` when given; or, with
+    /// `signal`, the same windows with the bigWigs' means as targets (tasks
+    /// [`super::signal::Signal::tasks`]). The genome is indexed (plain or bgzip). Says on
+    /// stderr how many windows of each kind it made.
     pub fn from_peaks(
         peaks: &[(String, PathBuf)],
         genome: &Path,
         length: usize,
         negatives: Option<&super::peaks::Negatives>,
+        signal: Option<&super::signal::Signal>,
     ) -> Result<Dataset> {
         let genome = Genome::open(genome)?;
         let windows = super::peaks::peak_windows(peaks, &genome, length, negatives)?;
@@ -337,8 +340,53 @@ impl Dataset {
                 String::new()
             }
         );
+        if let Some(signal) = signal {
+            let targets = super::signal::window_targets(&windows.spans, length, signal)?;
+            return Self::with_signal(windows.ids, windows.sequences, signal.tasks(), targets);
+        }
         let tasks = peaks.iter().map(|(t, _)| t.clone()).collect();
         Self::new(windows.ids, windows.sequences, tasks, windows.targets)
+    }
+
+    /// As [`Dataset::new`] for real-valued targets (signal for the regression losses): any
+    /// finite value, NaN for missing.
+    pub fn with_signal(
+        ids: Vec<String>,
+        sequences: Vec<Vec<u8>>,
+        tasks: Vec<String>,
+        targets: Vec<f32>,
+    ) -> Result<Dataset> {
+        if targets.len() != ids.len() * tasks.len() {
+            return Err(Error::shape(
+                "Dataset::with_signal",
+                format!(
+                    "{} targets for {} ids and {} tasks",
+                    targets.len(),
+                    ids.len(),
+                    tasks.len()
+                ),
+            ));
+        }
+        if let Some(i) = targets.iter().position(|v| v.is_infinite()) {
+            let t = tasks.len().max(1);
+            return Err(Error::invalid(
+                "Dataset::with_signal",
+                format!(
+                    "target of record '{}' (task '{}') is infinite",
+                    ids[i / t],
+                    tasks[i % t]
+                ),
+            ));
+        }
+        let chroms = ids.iter().map(|id| chrom_from_id(id)).collect();
+        Self::build(
+            "Dataset::with_signal",
+            ids,
+            sequences,
+            tasks,
+            targets,
+            chroms,
+        )
     }
 
     /// The simulated data of `data/tal_gata_sim/sequences.simdata.gz` (see

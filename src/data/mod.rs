@@ -9,6 +9,7 @@ pub mod fasta;
 pub mod genome;
 pub mod labels;
 pub mod peaks;
+pub mod signal;
 pub mod simdata;
 pub mod spec;
 pub mod splits;

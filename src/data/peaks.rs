@@ -218,6 +218,8 @@ pub fn gc_fraction(seq: &[u8]) -> f64 {
 pub struct LabelledWindows {
     /// `chrom:start-end`.
     pub ids: Vec<String>,
+    /// Chromosome and start of each window.
+    pub spans: Vec<(String, u64)>,
     /// The windows' bases as in the genome.
     pub sequences: Vec<Vec<u8>>,
     /// 1 where a task's peak covers the window's centre, else 0; negatives all 0.
@@ -282,6 +284,7 @@ pub fn peak_windows(
     for (&(_, start), chrom) in &starts {
         let centre = start + w / 2;
         out.ids.push(format!("{chrom}:{start}-{}", start + w));
+        out.spans.push((chrom.to_string(), start));
         out.sequences.push(genome.fetch(chrom, start, start + w)?);
         out.targets.extend(covering.iter().map(|c| {
             if meets(c, chrom, centre, centre + 1) {
@@ -313,6 +316,7 @@ pub fn peak_windows(
         let drawn = draw_negatives(genome, w, negatives, &out.sequences, &any_peak, &blacklist)?;
         for (chrom, start, seq) in drawn {
             out.ids.push(format!("{chrom}:{start}-{}", start + w));
+            out.spans.push((chrom.clone(), start));
             out.sequences.push(seq);
             out.targets.extend(std::iter::repeat_n(0.0, peaks.len()));
         }

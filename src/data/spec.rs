@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use super::peaks::Negatives;
+pub use super::signal::Signal;
 
 /// Where the training sequences and their labels come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +70,9 @@ pub enum Source {
         length: usize,
         /// `negatives`.
         negatives: Option<Negatives>,
+        /// `bigwig` and `bigwig_bins`: regression targets from signal tracks instead of the
+        /// peak labels.
+        signal: Option<Signal>,
     },
     /// A simulated-data TSV (`seqName sequence embeddings task...`).
     Simdata {
@@ -147,6 +151,7 @@ impl DataConfig {
                 genome,
                 length,
                 negatives,
+                signal,
             } => Source::Peaks {
                 peaks: peaks.iter().map(|(t, p)| (t.clone(), f(p))).collect(),
                 genome: f(genome),
@@ -154,6 +159,10 @@ impl DataConfig {
                 negatives: negatives.as_ref().map(|n| Negatives {
                     blacklist: n.blacklist.as_deref().map(f),
                     ..n.clone()
+                }),
+                signal: signal.as_ref().map(|s| Signal {
+                    bigwig: s.bigwig.iter().map(|(t, p)| (t.clone(), f(p))).collect(),
+                    bins: s.bins,
                 }),
             },
             Source::Simdata { simdata } => Source::Simdata {
@@ -178,6 +187,18 @@ impl DataConfig {
         }
     }
 
+    /// Whether the targets are signal (bigWig means, trained with a regression loss) rather
+    /// than labels.
+    pub fn is_signal(&self) -> bool {
+        matches!(
+            &self.source,
+            Source::Peaks {
+                signal: Some(_),
+                ..
+            }
+        )
+    }
+
     /// Every file the section reads, in a fixed order.
     pub fn files(&self) -> Vec<&Path> {
         let mut files: Vec<&Path> = match &self.source {
@@ -187,11 +208,17 @@ impl DataConfig {
                 peaks,
                 genome,
                 negatives,
+                signal,
                 ..
             } => {
                 let mut files: Vec<&Path> = peaks.iter().map(|(_, p)| p.as_path()).collect();
                 files.push(genome);
                 files.extend(negatives.iter().filter_map(|n| n.blacklist.as_deref()));
+                files.extend(
+                    signal
+                        .iter()
+                        .flat_map(|s| s.bigwig.iter().map(|(_, p)| p.as_path())),
+                );
                 files
             }
             Source::Simdata { simdata } => vec![simdata],
@@ -225,6 +252,10 @@ struct DataTable {
     peaks: Option<toml::Table>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     negatives: Option<NegativesTable>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bigwig: Option<toml::Table>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bigwig_bins: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     simdata: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,17 +304,23 @@ fn yes() -> bool {
     true
 }
 
-/// The `peaks` table as (task, file) pairs in the config's order.
-fn peak_files(table: &toml::Table) -> Result<Vec<(String, PathBuf)>, String> {
+/// A `key = { task = "file", ... }` table as (task, file) pairs in the config's order.
+fn task_files(
+    key: &str,
+    table: &toml::Table,
+    example: &str,
+) -> Result<Vec<(String, PathBuf)>, String> {
     if table.is_empty() {
-        return Err("[data] peaks is empty: give one `task = \"file.narrowPeak\"` per task".into());
+        return Err(format!(
+            "[data] {key} is empty: give one `task = \"{example}\"` per task"
+        ));
     }
     table
         .iter()
         .map(|(task, file)| match file.as_str() {
             Some(path) => Ok((task.clone(), PathBuf::from(path))),
             None => Err(format!(
-                "[data] peaks.{task} must be a file path (a string)"
+                "[data] {key}.{task} must be a file path (a string)"
             )),
         })
         .collect()
@@ -320,8 +357,19 @@ fn source_of(t: &DataTable) -> Result<Source, String> {
             listed(&chosen)
         ));
     }
-    if t.negatives.is_some() && t.peaks.is_none() {
-        return Err("[data]: `negatives` belong(s) with `peaks`, which is not given".into());
+    for (key, set) in [
+        ("negatives", t.negatives.is_some()),
+        ("bigwig", t.bigwig.is_some()),
+        ("bigwig_bins", t.bigwig_bins.is_some()),
+    ] {
+        if set && t.peaks.is_none() {
+            return Err(format!(
+                "[data]: `{key}` belong(s) with `peaks`, which is not given"
+            ));
+        }
+    }
+    if t.bigwig_bins.is_some() && t.bigwig.is_none() {
+        return Err("[data]: `bigwig_bins` belong(s) with `bigwig`, which is not given".into());
     }
     let stray = |keys: &[(&str, bool)], owner: &str| -> Result<(), String> {
         let stray = given(keys);
@@ -385,11 +433,27 @@ fn source_of(t: &DataTable) -> Result<Source, String> {
                 }
                 None => None,
             };
+            let signal = match &t.bigwig {
+                Some(table) => {
+                    let bins = t.bigwig_bins.unwrap_or(1);
+                    if bins == 0 || !length.is_multiple_of(bins) {
+                        return Err(format!(
+                            "[data] bigwig_bins = {bins}: must divide the window length {length}"
+                        ));
+                    }
+                    Some(Signal {
+                        bigwig: task_files("bigwig", table, "signal.bw")?,
+                        bins,
+                    })
+                }
+                None => None,
+            };
             Ok(Source::Peaks {
-                peaks: peak_files(t.peaks.as_ref().expect("chosen"))?,
+                peaks: task_files("peaks", t.peaks.as_ref().expect("chosen"), "file.narrowPeak")?,
                 genome,
                 length,
                 negatives,
+                signal,
             })
         }
         Some(_) => {
@@ -528,6 +592,7 @@ impl From<DataConfig> for DataTable {
                 genome,
                 length,
                 negatives,
+                signal,
             } => {
                 t.peaks = Some(
                     peaks
@@ -543,6 +608,16 @@ impl From<DataConfig> for DataTable {
                     blacklist: n.blacklist,
                     seed: n.seed,
                 });
+                if let Some(signal) = signal {
+                    t.bigwig = Some(
+                        signal
+                            .bigwig
+                            .into_iter()
+                            .map(|(task, p)| (task, toml::Value::String(p.display().to_string())))
+                            .collect(),
+                    );
+                    t.bigwig_bins = (signal.bins != 1).then_some(signal.bins);
+                }
             }
             Source::Simdata { simdata } => t.simdata = Some(simdata),
         }
@@ -611,6 +686,7 @@ mod tests {
             peaks,
             negatives,
             length,
+            signal,
             ..
         } = &config.source
         else {
@@ -619,6 +695,7 @@ mod tests {
         let tasks: Vec<&str> = peaks.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(tasks, ["tal1", "gata"]);
         assert_eq!(*length, 500);
+        assert_eq!(signal, &None);
         assert_eq!(
             negatives.as_ref().unwrap(),
             &Negatives {
@@ -631,6 +708,35 @@ mod tests {
         // written back and read again, the same section (order included)
         let written = toml::to_string(&config).unwrap();
         assert_eq!(data(&written).unwrap(), config);
+    }
+
+    #[test]
+    fn bigwig_targets_go_with_peaks_and_bins_divide_the_window() {
+        let text = "genome = \"g.fa\"\nlength = 500\npeaks = { a = \"a.bed\" }\n\
+                    bigwig = { h3k27ac = \"k27.bw\", atac = \"atac.bw\" }\nbigwig_bins = 5\n";
+        let config = data(text).unwrap();
+        let Source::Peaks {
+            signal: Some(signal),
+            ..
+        } = &config.source
+        else {
+            panic!("{config:?}")
+        };
+        assert_eq!(signal.tasks()[..2], ["h3k27ac_0", "h3k27ac_1"]);
+        assert_eq!(signal.tasks().len(), 10);
+        assert_eq!(data(&toml::to_string(&config).unwrap()).unwrap(), config);
+        let err = |text: &str| data(text).unwrap_err();
+        assert!(
+            err("bigwig = { a = \"a.bw\" }\nfasta = \"a.fa\"\nlabels = \"l\"")
+                .contains("`bigwig` belong(s) with `peaks`")
+        );
+        assert!(
+            err(&text.replace("bigwig_bins = 5", "bigwig_bins = 3"))
+                .contains("bigwig_bins = 3: must divide the window length 500")
+        );
+        let no_bigwig =
+            "genome = \"g.fa\"\nlength = 500\npeaks = { a = \"a.bed\" }\nbigwig_bins = 5\n";
+        assert!(err(no_bigwig).contains("`bigwig_bins` belong(s) with `bigwig`"));
     }
 
     #[test]

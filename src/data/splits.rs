@@ -48,7 +48,8 @@ pub fn load_splits(data: &DataConfig, config: &Path, train_seed: u64) -> Result<
             genome,
             length,
             negatives,
-        } => Dataset::from_peaks(peaks, genome, *length, negatives.as_ref())?,
+            signal,
+        } => Dataset::from_peaks(peaks, genome, *length, negatives.as_ref(), signal.as_ref())?,
         Source::Simdata { simdata } => Dataset::from_simdata(simdata)?,
     };
     let mut rest = all;
@@ -63,6 +64,16 @@ pub fn load_splits(data: &DataConfig, config: &Path, train_seed: u64) -> Result<
     let test = take("test", &data.test)?;
     let valid = take("valid", &data.valid)?;
     if let Some(valid) = &valid
+        && data.is_signal()
+        && !(0..valid.tasks.len()).any(|t| has_variation(valid, t))
+    {
+        return Err(key_error(format!(
+            "the validation set ({} sequences) has no task whose signal varies, so its Pearson correlation cannot choose an epoch",
+            valid.len()
+        )));
+    }
+    if let Some(valid) = &valid
+        && !data.is_signal()
         && !(0..valid.tasks.len()).any(|t| has_both_classes(valid, t))
     {
         return Err(key_error(format!(
@@ -87,6 +98,14 @@ pub fn load_splits(data: &DataConfig, config: &Path, train_seed: u64) -> Result<
 fn has_both_classes(set: &Dataset, t: usize) -> bool {
     let labels = || (0..set.len()).filter_map(|i| set.target(i, t));
     labels().any(|y| y >= 0.5) && labels().any(|y| y < 0.5)
+}
+
+/// Whether task `t` of `set` has two different target values.
+fn has_variation(set: &Dataset, t: usize) -> bool {
+    let mut values = (0..set.len()).filter_map(|i| set.target(i, t));
+    values
+        .next()
+        .is_some_and(|first| values.any(|v| v != first))
 }
 
 /// FASTA with a labels TSV, or with a two-column `.target` file (one row per record).

@@ -43,7 +43,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::autodiff::{Tape, Var};
-use crate::backend::{Backend, Tensor};
+use crate::backend::{Backend, Loss, Tensor};
 use crate::config::Config;
 use crate::graph::{Eval, Graph};
 use crate::layers::{Init, Layer, Mode, ParamSpec};
@@ -160,6 +160,12 @@ impl<B: Backend> Model<B> {
     /// The configuration the model was built from.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The loss it is trained with (`[train] loss`), which also says what its outputs predict:
+    /// probabilities (`bce`), values (`mse`) or rates (`poisson`), see [`Loss::predict`].
+    pub fn loss(&self) -> Loss {
+        self.config.train.loss
     }
 
     /// The sequence length the model reads.
@@ -330,10 +336,10 @@ impl<B: Backend> Model<B> {
                 seed,
             },
         )?;
-        let bce = tape.bce_with_logits(recorded.logits, targets, mask)?;
+        let data_loss = tape.loss(self.loss(), recorded.logits, targets, mask)?;
         let loss = match recorded.penalty {
-            Some(p) => tape.add(bce, p)?,
-            None => bce,
+            Some(p) => tape.add(data_loss, p)?,
+            None => data_loss,
         };
         let value = tape.value(loss).clone();
         let grads = tape.backward(loss)?;

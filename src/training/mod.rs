@@ -144,8 +144,9 @@ impl Trainer {
         self
     }
 
-    /// Stop after `patience` epochs without a better mean validation auPRC (`None`: train
-    /// every epoch). The best epoch's weights are kept either way.
+    /// Stop after `patience` epochs without a better mean validation score (auPRC, or Pearson's
+    /// correlation for regression; `None`: train every epoch). The best epoch's weights are
+    /// kept either way.
     pub fn early_stopping(mut self, patience: Option<usize>) -> Self {
         self.schedule.patience = patience;
         self
@@ -191,6 +192,14 @@ impl Trainer {
     ) -> Result<()> {
         let schedule = &self.schedule;
         schedule.check().map_err(Error::Config)?;
+        if schedule.loss != model.loss() {
+            // the model's outputs mean what its loss says (probabilities, values or rates)
+            return Err(Error::Config(format!(
+                "[train] loss: the schedule trains with {}, but the model was built for {} (its config's [train] loss)",
+                schedule.loss.name(),
+                model.loss().name()
+            )));
+        }
         let copies = if schedule.rc_augment { 2 } else { 1 };
         crate::model::memory::check_fits(
             model.config(),
@@ -339,7 +348,7 @@ impl Trainer {
                 train_samples_per_s,
                 seconds: started.elapsed().as_secs_f64(),
             };
-            let score = record.mean_auprc();
+            let score = record.mean_selection_score();
             let improved = match (score, history.best_score) {
                 (Some(s), Some(b)) => s > b,
                 (Some(_), None) => true,

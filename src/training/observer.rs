@@ -161,7 +161,7 @@ impl<B: Backend, F: FnMut(&str)> Observer<B> for Lines<F> {
             self.schedule.as_ref().and_then(|s| s.patience),
         ) {
             (self.report)(&format!(
-                "early stop: no better validation auPRC for {patience} epoch(s); keeping epoch {}",
+                "early stop: no better validation score (mean auPRC, or Pearson for regression) for {patience} epoch(s); keeping epoch {}",
                 report.best_epoch
             ));
         }

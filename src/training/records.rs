@@ -8,12 +8,47 @@ use serde::{Deserialize, Serialize};
 pub struct TaskScores {
     /// Task name.
     pub task: String,
-    /// Mean binary cross-entropy over the examples with a label.
+    /// Mean loss (the model's `[train] loss`) over the examples with a target.
     pub loss: f64,
-    /// Area under the ROC curve (`None` without both classes).
+    /// Area under the ROC curve (`None` without both classes, and for regression).
     pub auroc: Option<f64>,
-    /// Area under the precision-recall curve (`None` without positives).
+    /// Area under the precision-recall curve (`None` without positives, and for regression).
     pub auprc: Option<f64>,
+    /// Pearson correlation of predictions and targets (regression losses only; `None`
+    /// without variation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pearson: Option<f64>,
+    /// Spearman rank correlation of predictions and targets (regression losses only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spearman: Option<f64>,
+}
+
+impl TaskScores {
+    /// The score that picks the best epoch: auPRC, or for regression Pearson's correlation.
+    pub fn selection_score(&self) -> Option<f64> {
+        self.auprc.or(self.pearson)
+    }
+
+    /// `valid loss 0.4000 auROC 0.900 auPRC 0.800`, or for regression `valid loss 0.4000
+    /// Pearson 0.700 Spearman 0.600`.
+    pub fn describe(&self) -> String {
+        format!("valid loss {:.4} {}", self.loss, self.metrics(3))
+    }
+
+    /// `auROC 0.9000 auPRC 0.8000`, or for regression `Pearson 0.7000 Spearman 0.6000`
+    /// (`n/a` where undefined), with `decimals` decimals.
+    pub fn metrics(&self, decimals: usize) -> String {
+        let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.decimals$}"));
+        if self.pearson.is_some() || self.spearman.is_some() {
+            format!(
+                "Pearson {} Spearman {}",
+                show(self.pearson),
+                show(self.spearman)
+            )
+        } else {
+            format!("auROC {} auPRC {}", show(self.auroc), show(self.auprc))
+        }
+    }
 }
 
 /// What one epoch measured.
@@ -32,9 +67,14 @@ pub struct EpochRecord {
 }
 
 impl EpochRecord {
-    /// Mean validation auPRC over the tasks that have one.
-    pub fn mean_auprc(&self) -> Option<f64> {
-        let values: Vec<f64> = self.valid.iter().filter_map(|t| t.auprc).collect();
+    /// Mean validation selection score ([`TaskScores::selection_score`]: auPRC, or Pearson's
+    /// correlation for regression) over the tasks that have one.
+    pub fn mean_selection_score(&self) -> Option<f64> {
+        let values: Vec<f64> = self
+            .valid
+            .iter()
+            .filter_map(|t| t.selection_score())
+            .collect();
         (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     }
 
@@ -46,14 +86,7 @@ impl EpochRecord {
             self.epoch, self.train_loss, self.train_samples_per_s
         );
         for t in &self.valid {
-            let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
-            line += &format!(
-                "; {}: valid loss {:.4} auROC {} auPRC {}",
-                t.task,
-                t.loss,
-                show(t.auroc),
-                show(t.auprc)
-            );
+            line += &format!("; {}: {}", t.task, t.describe());
         }
         if improved && !self.valid.is_empty() {
             line += " (best so far)";
@@ -69,7 +102,7 @@ pub struct History {
     pub epochs: Vec<EpochRecord>,
     /// The epoch whose weights are the best so far (0 before the first).
     pub best_epoch: usize,
-    /// Its mean validation auPRC, if it had one.
+    /// Its mean validation score (auPRC, or Pearson for regression), if it had one.
     pub best_score: Option<f64>,
     /// Optimizer steps taken.
     pub optimizer_step: u32,

@@ -100,6 +100,9 @@ pub fn snakemake() -> Option<PathBuf> {
 /// the virtual environment `venv` under the target directory. Without it, the test fails when
 /// `CI` is set and is skipped (with a message) elsewhere.
 pub fn python_tool(venv: &str, requirements: &[&str], program: &str) -> Option<PathBuf> {
+    // the tests of one binary run on threads: one makes the environment, the others wait
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(venv);
     let bin = venv.join("bin").join(program);
     // the requirements the environment was made with: another list makes it again

@@ -7,7 +7,7 @@
 use crate::backend::shapes::{
     ConvDims, DEEPLIFT_EPS, Nonlinearity, PoolSpec, Reduction, dropout_keep,
 };
-use crate::backend::{AdamStep, Conv1dSpec};
+use crate::backend::{AdamStep, Conv1dSpec, Loss};
 
 /// An element type of the reference kernels.
 pub trait Real: Copy + Default + PartialOrd + std::fmt::Debug + Send + Sync + 'static {
@@ -431,32 +431,46 @@ pub fn dropout<T: Real>(x: &[T], rate: f32, seed: u32) -> Vec<T> {
         .collect()
 }
 
-/// Numerically stable `max(z,0) - z t + log(1 + exp(-|z|))`.
-fn bce_term(z: f64, t: f64) -> f64 {
-    z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()
+/// One entry's term of the loss `kind` (see [`Loss`]); binary cross-entropy in its
+/// numerically stable form.
+fn loss_term(kind: Loss, z: f64, t: f64) -> f64 {
+    match kind {
+        Loss::Bce => z.max(0.0) - z * t + (-z.abs()).exp().ln_1p(),
+        Loss::Mse => (z - t) * (z - t),
+        Loss::Poisson => z.exp() - t * z,
+    }
 }
 
-/// Mean binary cross-entropy on logits over entries with non-zero `mask`; 0 if none.
-pub fn bce_with_logits<T: Real>(z: &[T], t: &[T], mask: &[T]) -> T {
+/// The derivative of [`loss_term`] by `z`.
+fn loss_term_gradient(kind: Loss, z: f64, t: f64) -> f64 {
+    match kind {
+        Loss::Bce => sigmoid_f64(z) - t,
+        Loss::Mse => 2.0 * (z - t),
+        Loss::Poisson => z.exp() - t,
+    }
+}
+
+/// Mean of the loss `kind` over entries with non-zero `mask`; 0 if none.
+pub fn loss<T: Real>(kind: Loss, z: &[T], t: &[T], mask: &[T]) -> T {
     let mut sum = 0.0;
     let mut count = 0.0;
     for i in 0..z.len() {
         if mask[i].to_f64() != 0.0 {
-            sum += bce_term(z[i].to_f64(), t[i].to_f64());
+            sum += loss_term(kind, z[i].to_f64(), t[i].to_f64());
             count += 1.0;
         }
     }
     r(if count > 0.0 { sum / count } else { 0.0 })
 }
 
-/// Gradient of [`bce_with_logits`]: `dloss * mask * (sigmoid(z) - t) / count`.
-pub fn bce_with_logits_backward<T: Real>(z: &[T], t: &[T], mask: &[T], dloss: T) -> Vec<T> {
+/// Gradient of [`loss`]: `dloss * mask * term'(z, t) / count`.
+pub fn loss_backward<T: Real>(kind: Loss, z: &[T], t: &[T], mask: &[T], dloss: T) -> Vec<T> {
     let count = mask.iter().filter(|m| m.to_f64() != 0.0).count().max(1) as f64;
     let scale = dloss.to_f64() / count;
     (0..z.len())
         .map(|i| {
             if mask[i].to_f64() != 0.0 {
-                r(scale * (sigmoid_f64(z[i].to_f64()) - t[i].to_f64()))
+                r(scale * loss_term_gradient(kind, z[i].to_f64(), t[i].to_f64()))
             } else {
                 T::default()
             }

@@ -20,7 +20,7 @@ mod transpose;
 use std::sync::Arc;
 
 use super::shapes::{self, Conv1dSpec, ConvDims, Nonlinearity, PoolSpec, Reduction};
-use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, SeparableGrads, Tensor};
+use super::{AdamStep, Backend, Conv1dGrads, DenseGrads, Loss, SeparableGrads, Tensor};
 use crate::Result;
 
 /// A host tensor: a shape and shared f32 data (copy-on-write when updated in place).
@@ -462,34 +462,32 @@ impl Backend for Cpu {
         self.dropout(dy, rate, seed)
     }
 
-    fn bce_with_logits(
+    fn loss(
         &self,
+        kind: Loss,
         logits: &CpuTensor,
         targets: &CpuTensor,
         mask: &CpuTensor,
     ) -> Result<CpuTensor> {
-        shapes::expect_same("bce_with_logits", &logits.shape, &targets.shape)?;
-        shapes::expect_same("bce_with_logits", &logits.shape, &mask.shape)?;
-        let loss = kernels::bce_with_logits(&logits.data, &targets.data, &mask.data);
+        shapes::expect_same("loss", &logits.shape, &targets.shape)?;
+        shapes::expect_same("loss", &logits.shape, &mask.shape)?;
+        let loss = kernels::loss(kind, &logits.data, &targets.data, &mask.data);
         self.make(vec![loss], &[1])
     }
 
-    fn bce_with_logits_backward(
+    fn loss_backward(
         &self,
+        kind: Loss,
         logits: &CpuTensor,
         targets: &CpuTensor,
         mask: &CpuTensor,
         dloss: &CpuTensor,
     ) -> Result<CpuTensor> {
-        shapes::expect_same("bce_with_logits_backward", &logits.shape, &targets.shape)?;
-        shapes::expect_same("bce_with_logits_backward", &logits.shape, &mask.shape)?;
-        shapes::expect_same("bce_with_logits_backward", &dloss.shape, &[1])?;
-        let g = kernels::bce_with_logits_backward(
-            &logits.data,
-            &targets.data,
-            &mask.data,
-            dloss.data[0],
-        );
+        shapes::expect_same("loss_backward", &logits.shape, &targets.shape)?;
+        shapes::expect_same("loss_backward", &logits.shape, &mask.shape)?;
+        shapes::expect_same("loss_backward", &dloss.shape, &[1])?;
+        let g =
+            kernels::loss_backward(kind, &logits.data, &targets.data, &mask.data, dloss.data[0]);
         self.make(g, &logits.shape)
     }
 

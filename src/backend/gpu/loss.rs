@@ -1,10 +1,10 @@
-//! Host side of `shaders/loss.wgsl`: masked binary cross-entropy on logits.
+//! Host side of `shaders/loss.wgsl`: the masked training losses on logits.
 
 use super::launch::{Grid, Kernel, LOSS};
 use super::params::{LossParams, word};
 use super::{Gpu, GpuTensor};
 use crate::Result;
-use crate::backend::{Tensor, shapes};
+use crate::backend::{Loss, Tensor, shapes};
 
 fn kernel(entry: &'static str) -> Kernel {
     Kernel {
@@ -18,18 +18,29 @@ fn check(op: &'static str, z: &GpuTensor, t: &GpuTensor, m: &GpuTensor) -> Resul
     shapes::expect_same(op, z.shape(), m.shape())
 }
 
+/// The shader's number for `kind`.
+fn kind_word(kind: Loss) -> u32 {
+    match kind {
+        Loss::Bce => 0,
+        Loss::Mse => 1,
+        Loss::Poisson => 2,
+    }
+}
+
 pub(super) fn forward(
     gpu: &Gpu,
+    kind: Loss,
     logits: &GpuTensor,
     targets: &GpuTensor,
     mask: &GpuTensor,
 ) -> Result<GpuTensor> {
-    check("bce_with_logits", logits, targets, mask)?;
+    check("loss", logits, targets, mask)?;
     let loss = gpu.alloc(&[1])?;
     gpu.launch(
         kernel("forward"),
         &LossParams {
             len: word(logits.len())?,
+            kind: kind_word(kind),
             ..LossParams::default()
         },
         &[logits, targets, mask, &loss],
@@ -40,18 +51,20 @@ pub(super) fn forward(
 
 pub(super) fn backward(
     gpu: &Gpu,
+    kind: Loss,
     logits: &GpuTensor,
     targets: &GpuTensor,
     mask: &GpuTensor,
     dloss: &GpuTensor,
 ) -> Result<GpuTensor> {
-    check("bce_with_logits_backward", logits, targets, mask)?;
-    shapes::expect_same("bce_with_logits_backward", dloss.shape(), &[1])?;
+    check("loss_backward", logits, targets, mask)?;
+    shapes::expect_same("loss_backward", dloss.shape(), &[1])?;
     let dz = gpu.alloc(logits.shape())?;
     gpu.launch(
         kernel("backward"),
         &LossParams {
             len: word(logits.len())?,
+            kind: kind_word(kind),
             ..LossParams::default()
         },
         &[logits, targets, mask, dloss, &dz],

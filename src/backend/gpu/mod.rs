@@ -27,7 +27,8 @@ use std::sync::Arc;
 
 use super::shapes::{Conv1dSpec, Nonlinearity, PoolSpec, Reduction};
 use super::{
-    AdamStep, AdamTarget, Backend, Conv1dGrads, DenseGrads, KernelTimes, SeparableGrads, Tensor,
+    AdamStep, AdamTarget, Backend, Conv1dGrads, DenseGrads, KernelTimes, Loss, SeparableGrads,
+    Tensor,
 };
 use crate::Result;
 use arena::ArenaLayout;
@@ -483,23 +484,25 @@ impl Backend for Gpu {
         self.dropout(dy, rate, seed)
     }
 
-    fn bce_with_logits(
+    fn loss(
         &self,
+        kind: Loss,
         logits: &GpuTensor,
         targets: &GpuTensor,
         mask: &GpuTensor,
     ) -> Result<GpuTensor> {
-        loss::forward(self, logits, targets, mask)
+        loss::forward(self, kind, logits, targets, mask)
     }
 
-    fn bce_with_logits_backward(
+    fn loss_backward(
         &self,
+        kind: Loss,
         logits: &GpuTensor,
         targets: &GpuTensor,
         mask: &GpuTensor,
         dloss: &GpuTensor,
     ) -> Result<GpuTensor> {
-        loss::backward(self, logits, targets, mask, dloss)
+        loss::backward(self, kind, logits, targets, mask, dloss)
     }
 
     fn diff(&self, x: &GpuTensor, order: usize) -> Result<GpuTensor> {

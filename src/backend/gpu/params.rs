@@ -134,8 +134,8 @@ params! {
     LossParams in "loss" {
         /// Entries.
         len: u32,
-        /// Padding to 16 bytes.
-        _pad0: u32,
+        /// The loss: 0 binary cross-entropy, 1 squared error, 2 Poisson.
+        kind: u32,
         /// Padding.
         _pad1: u32,
         /// Padding.
