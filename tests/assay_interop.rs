@@ -3,7 +3,8 @@
 //! windows fetched from a plain and a bgzip-compressed genome, the `.fai` and `.gzi` indexes
 //! sepfc writes, and `sepfc variants` against `tests/python/reference_variants.py` (the VCF read
 //! by pysam, the windows built by the contract's rule, the logits by the NumPy model), and the
-//! bigWigs of `sepfc scan --bigwig` read by pyBigWig.
+//! bigWigs of `sepfc scan --bigwig` read by pyBigWig, and regression on a bigWig written by
+//! pyBigWig (targets, losses, Pearson and Spearman) against `tests/python/reference_signal.py`.
 
 mod common;
 
@@ -411,6 +412,138 @@ fn scan_bigwigs_hold_the_bedgraph_values_as_pybigwig_reads_them() {
             let (x, y): (f64, f64) = (a[3].parse().unwrap(), b[3].parse().unwrap());
             // the bigWig holds the bedGraph's 6-decimal text as float32
             assert!((x - y).abs() <= 1e-7 * x.abs().max(1.0), "{a:?} vs {b:?}");
+        }
+    }
+}
+
+#[test]
+fn signal_targets_losses_and_correlations_equal_numpy_and_scipy() {
+    use common::cli::{ok, s};
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = StdRng::seed_from_u64(21);
+    let chroms = [("chr1", 30_000), ("chr2", 12_000), ("chr3", 12_000)];
+    let genome = d.join("genome.fa");
+    std::fs::write(&genome, random_genome(&mut rng, &chroms)).unwrap();
+    write_fai(&genome).unwrap();
+    let bigwig = d.join("signal.bw");
+    let seed = Path::new("4");
+    run_script(
+        &python,
+        "reference_signal.py",
+        &[Path::new("make-bigwig"), &fai_path(&genome), &bigwig, seed],
+    );
+    let mut peaks = String::new();
+    for &(chrom, length) in &chroms {
+        for _ in 0..length / 150 {
+            let start = rng.random_range(0..length - 60);
+            peaks += &format!("{chrom}\t{start}\t{}\n", start + 60);
+        }
+    }
+    std::fs::write(d.join("peaks.bed"), peaks).unwrap();
+    for loss in ["mse", "poisson"] {
+        let config = d.join(format!("{loss}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[data]\ngenome = \"genome.fa\"\nlength = 100\npeaks = {{ open = \"peaks.bed\" }}\n\
+                 negatives = {{ per_positive = 0.5, seed = 2 }}\nbigwig = {{ signal = \"signal.bw\" }}\n\
+                 bigwig_bins = 2\nvalid_chroms = [\"chr2\"]\ntest_chroms = [\"chr3\"]\n\n\
+                 [train]\nloss = \"{loss}\"\nepochs = 2\nbatch_size = 32\nlr = 0.003\n{}",
+                common::cli::MODEL
+            ),
+        )
+        .unwrap();
+        let run = d.join(format!("run-{loss}"));
+        let said = ok(&[
+            "train",
+            "--config",
+            s(&config),
+            "--out",
+            s(&run),
+            "--device",
+            "cpu",
+        ]);
+        assert!(said.contains("Pearson"), "{said}");
+        let scores = d.join(format!("{loss}.json"));
+        ok(&[
+            "evaluate",
+            "--model",
+            s(&run),
+            "--config",
+            s(&config),
+            "--json",
+            s(&scores),
+            "--device",
+            "cpu",
+        ]);
+
+        // the test windows, as sepfc splits them, scored independently
+        let data = sepfc::config::Config::read(&config).unwrap().data.unwrap();
+        let test = sepfc::data::load_splits(&data, &config, 0)
+            .unwrap()
+            .test
+            .unwrap();
+        assert_eq!(test.tasks(), ["signal_0", "signal_1"]);
+        let mut windows = String::new();
+        for (id, seq) in test.ids.iter().zip(&test.sequences) {
+            let (chrom, span) = id.rsplit_once(':').unwrap();
+            let (start, end) = span.split_once('-').unwrap();
+            windows += &format!(
+                "{id}\t{chrom}\t{start}\t{end}\t{}\n",
+                String::from_utf8_lossy(seq)
+            );
+        }
+        let windows_file = d.join("windows.tsv");
+        std::fs::write(&windows_file, windows).unwrap();
+        let reference = d.join(format!("{loss}-reference.json"));
+        let weights = run.join("model.safetensors");
+        run_script(
+            &python,
+            "reference_signal.py",
+            &[
+                Path::new("score"),
+                &weights,
+                &bigwig,
+                &windows_file,
+                Path::new("2"),
+                Path::new(loss),
+                &reference,
+            ],
+        );
+        let reference: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&reference).unwrap()).unwrap();
+        for (i, row) in reference["targets"].as_array().unwrap().iter().enumerate() {
+            for (t, want) in row.as_array().unwrap().iter().enumerate() {
+                let (ours, want) = (
+                    f64::from(test.target(i, t).unwrap()),
+                    want.as_f64().unwrap(),
+                );
+                assert!(
+                    (ours - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{} task {t}: {ours} vs {want}",
+                    test.ids[i]
+                );
+            }
+        }
+        let ours: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&scores).unwrap()).unwrap();
+        for (t, (a, b)) in ours["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(reference["tasks"].as_array().unwrap())
+            .enumerate()
+        {
+            for key in ["loss", "pearson", "spearman"] {
+                let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+                assert!(
+                    (x - y).abs() <= (1e-4 * x.abs().max(y.abs())).max(2e-5),
+                    "{loss} task {t} {key}: sepfc {x}, SciPy {y}"
+                );
+            }
+            assert!(a["auroc"].is_null() && a["auprc"].is_null());
         }
     }
 }
