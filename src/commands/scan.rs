@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::device::{BackendTask, Device, run_on};
 use crate::backend::Backend;
 use crate::data::bed::read_regions;
-use crate::data::genome::{Genome, index_files, write_fai};
+use crate::data::genome::{Genome, indexing_message, open_indexing};
 use crate::data::tiling::{Span, reported_interval, sorted_regions, whole_genome, window_starts};
 use crate::io::AtomicFile;
 use crate::model::Model;
@@ -287,18 +287,9 @@ pub fn run(options: ScanOptions, device: Device) -> Result<ScanSummary> {
 /// Opens a genome, first writing its indexes (`.fai`, and `.gzi` for bgzip) when one is missing,
 /// saying so on stderr.
 pub(crate) fn open_genome_indexing(genome: &Path) -> Result<Genome> {
-    let missing: Vec<PathBuf> = index_files(genome)?
-        .into_iter()
-        .filter(|index| !index.exists())
-        .collect();
-    if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
-        eprintln!(
-            "sepfc: indexing {} (writing {})",
-            genome.display(),
-            names.join(" and ")
-        );
-        write_fai(genome)?;
+    let (opened, written) = open_indexing(genome)?;
+    if let Some(message) = indexing_message(genome, &written) {
+        eprintln!("sepfc: {message}");
     }
-    Genome::open(genome)
+    Ok(opened)
 }

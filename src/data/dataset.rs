@@ -316,8 +316,9 @@ impl Dataset {
     /// Windows of `length` bases centred on the summits of peak files (one task per file),
     /// labelled by [`super::peaks::peak_windows`], with `negatives` when given; or, with
     /// `signal`, the same windows with the bigWigs' means as targets (tasks
-    /// [`super::signal::Signal::tasks`]). The genome is indexed (plain or bgzip). Says on
-    /// stderr how many windows of each kind it made.
+    /// [`super::signal::Signal::tasks`]). The genome is plain or bgzip, indexed first when an
+    /// index is missing. Says on stderr what it indexed and how many windows of each kind it
+    /// made.
     pub fn from_peaks(
         peaks: &[(String, PathBuf)],
         genome: &Path,
@@ -325,7 +326,11 @@ impl Dataset {
         negatives: Option<&super::peaks::Negatives>,
         signal: Option<&super::signal::Signal>,
     ) -> Result<Dataset> {
-        let genome = Genome::open(genome)?;
+        let (opened, written) = super::genome::open_indexing(genome)?;
+        if let Some(message) = super::genome::indexing_message(genome, &written) {
+            eprintln!("sepfc: {message}");
+        }
+        let genome = opened;
         let windows = super::peaks::peak_windows(peaks, &genome, length, negatives)?;
         let negative = windows.ids.len() - windows.positives;
         eprintln!(

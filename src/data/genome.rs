@@ -225,6 +225,32 @@ pub fn index_files(fasta: &Path) -> Result<Vec<PathBuf>> {
     })
 }
 
+/// Opens a genome as [`Genome::open`], first writing its indexes ([`write_fai`]) when one of
+/// [`index_files`] is missing; also returns the index files it wrote (none when all were there).
+pub fn open_indexing(fasta: &Path) -> Result<(Genome, Vec<PathBuf>)> {
+    let missing: Vec<PathBuf> = index_files(fasta)?
+        .into_iter()
+        .filter(|index| !index.exists())
+        .collect();
+    if !missing.is_empty() {
+        write_fai(fasta)?;
+    }
+    Ok((Genome::open(fasta)?, missing))
+}
+
+/// What [`open_indexing`] did, for the user: `indexed G (wrote G.fai and G.gzi)`, or `None`
+/// when it wrote nothing.
+pub fn indexing_message(fasta: &Path, written: &[PathBuf]) -> Option<String> {
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "indexed {} (wrote {})",
+            fasta.display(),
+            names.join(" and ")
+        )
+    })
+}
+
 /// Reads a `.fai` index (samtools' format: name, length, offset, line bases, line width,
 /// tab-separated; a sixth column, as for FASTQ, is allowed), naming the line of any error.
 fn read_fai(fai: &Path) -> Result<Vec<FaiEntry>> {

@@ -1,5 +1,5 @@
 //! Dinucleotide shuffles: rearrangements of a sequence that keep the count of every pair of
-//! adjacent letters, the references of DeepSHAP (docs/contract.md, "Planned extensions").
+//! adjacent letters, the references of DeepSHAP (docs/contract.md, `explain --method deepshap`).
 //!
 //! A sequence is a walk through the graph whose vertices are its letters and whose edges are
 //! its adjacent pairs; a rearrangement with the same pairs is another walk using every edge once
