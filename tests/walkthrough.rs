@@ -30,5 +30,8 @@ fn the_peaks_to_variants_walkthrough_runs_and_finds_the_broken_sites() {
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
     let (core, control) = (change("GATA core SNVs"), change("control SNVs"));
-    assert!(core < -0.5 && control.abs() < 0.3, "core {core}, control {control}:\n{said}");
+    assert!(
+        core < -0.5 && control.abs() < 0.3,
+        "core {core}, control {control}:\n{said}"
+    );
 }

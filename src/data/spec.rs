@@ -344,6 +344,19 @@ fn listed(keys: &[&str]) -> String {
     }
 }
 
+/// The `genome` and `length` a window source (`bed`, `peaks`) needs.
+fn genome_and_length(t: &DataTable, source: &str) -> Result<(PathBuf, usize), String> {
+    let (Some(genome), Some(length)) = (t.genome.clone(), t.length) else {
+        return Err(format!(
+            "[data]: `{source}` needs `genome` (an indexed FASTA) and `length` (the window, in bases)"
+        ));
+    };
+    if length == 0 {
+        return Err("[data]: `length` must be at least 1".into());
+    }
+    Ok((genome, length))
+}
+
 fn source_of(t: &DataTable) -> Result<Source, String> {
     let chosen = given(&[
         ("fasta", t.fasta.is_some()),
@@ -396,12 +409,7 @@ fn source_of(t: &DataTable) -> Result<Source, String> {
         }
         Some("bed") => {
             stray(&[("labels", t.labels.is_some())], "fasta")?;
-            let (Some(genome), Some(length)) = (t.genome.clone(), t.length) else {
-                return Err("[data]: `bed` needs `genome` (an indexed FASTA) and `length` (the window, in bases)".into());
-            };
-            if length == 0 {
-                return Err("[data]: `length` must be at least 1".into());
-            }
+            let (genome, length) = genome_and_length(t, "bed")?;
             Ok(Source::Bed {
                 bed: t.bed.clone().expect("chosen"),
                 genome,
@@ -410,12 +418,7 @@ fn source_of(t: &DataTable) -> Result<Source, String> {
         }
         Some("peaks") => {
             stray(&[("labels", t.labels.is_some())], "fasta")?;
-            let (Some(genome), Some(length)) = (t.genome.clone(), t.length) else {
-                return Err("[data]: `peaks` needs `genome` (an indexed FASTA) and `length` (the window, in bases)".into());
-            };
-            if length == 0 {
-                return Err("[data]: `length` must be at least 1".into());
-            }
+            let (genome, length) = genome_and_length(t, "peaks")?;
             let negatives = match &t.negatives {
                 Some(n) => {
                     if !(n.per_positive >= 0.0 && n.per_positive.is_finite()) {
