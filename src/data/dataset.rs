@@ -279,8 +279,8 @@ impl Dataset {
     }
 
     /// Windows of `length` bases centred on the intervals of a BED file
-    /// (`chrom start end name label...`, see [`super::bed`]), read from an indexed genome
-    /// FASTA (`genome.fai` beside it). Ids are the names, or `chrom:start-end` where the name
+    /// (`chrom start end name label...`, see [`super::bed`]), read from a genome FASTA (plain
+    /// or bgzip) through its index, which is written first when missing. Ids are the names, or `chrom:start-end` where the name
     /// is missing or `.`; chromosomes are the BED's.
     pub fn from_bed(bed: &Path, genome: &Path, length: usize) -> Result<Dataset> {
         Self::from_bed_with_labels_from(bed, genome, length, 4)
@@ -295,7 +295,7 @@ impl Dataset {
         label_columns_from: usize,
     ) -> Result<Dataset> {
         let bed = read_bed(bed, label_columns_from)?;
-        let genome = Genome::open(genome)?;
+        let genome = Self::open_genome(genome)?;
         let chroms = bed
             .intervals
             .iter()
@@ -326,11 +326,7 @@ impl Dataset {
         negatives: Option<&super::peaks::Negatives>,
         signal: Option<&super::signal::Signal>,
     ) -> Result<Dataset> {
-        let (opened, written) = super::genome::open_indexing(genome)?;
-        if let Some(message) = super::genome::indexing_message(genome, &written) {
-            eprintln!("sepfc: {message}");
-        }
-        let genome = opened;
+        let genome = Self::open_genome(genome)?;
         let windows = super::peaks::peak_windows(peaks, &genome, length, negatives)?;
         let negative = windows.ids.len() - windows.positives;
         eprintln!(
@@ -351,6 +347,16 @@ impl Dataset {
         }
         let tasks = peaks.iter().map(|(t, _)| t.clone()).collect();
         Self::new(windows.ids, windows.sequences, tasks, windows.targets)
+    }
+
+    /// The genome of a window source, indexed first (saying so on stderr) when an index is
+    /// missing.
+    fn open_genome(genome: &Path) -> Result<Genome> {
+        let (opened, written) = super::genome::open_indexing(genome)?;
+        if let Some(message) = super::genome::indexing_message(genome, &written) {
+            eprintln!("sepfc: {message}");
+        }
+        Ok(opened)
     }
 
     /// As [`Dataset::new`] for real-valued targets (signal for the regression losses): any
