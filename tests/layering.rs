@@ -17,7 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("engine", &["backend", "autodiff", "graph", "optim"]),
-    ("data", &["data", "simulate"]),
+    ("data", &["data", "simulate", "tracks", "variants"]),
     (
         "nn",
         &[
