@@ -657,3 +657,33 @@ fn explain_refuses_options_its_method_does_not_take_before_reading_anything() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_experiment_refuses_a_regression_base_before_training() {
+    let dir = temp_dir("experiment-regression");
+    std::fs::write(
+        dir.join("base.toml"),
+        format!(
+            "[data]\nfasta = \"a.fa\"\nlabels = \"a.tsv\"\n\n[train]\nloss = \"mse\"\n{}",
+            common::cli::MODEL
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("exp.toml"),
+        "base = \"base.toml\"\nseeds = [0]\ndraws = 1\n",
+    )
+    .unwrap();
+    let line = fails(&[
+        "experiment",
+        "--config",
+        s(&dir.join("exp.toml")),
+        "--out",
+        s(&dir.join("out")),
+        "--device",
+        "cpu",
+    ]);
+    assert_mentions(&line, &["base.toml", "loss = \"mse\"", "auROC and auPRC"]);
+    assert!(!dir.join("out").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

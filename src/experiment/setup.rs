@@ -55,6 +55,14 @@ impl Experiment {
             ))
         })?);
         let base = Config::read(&base_path)?;
+        if base.train.loss.is_regression() {
+            // the report, its figures and the paper's claims are in auROC and auPRC
+            return Err(Error::Config(format!(
+                "{}: [train] loss = \"{}\": experiments compare classifiers by auROC and auPRC; a regression base is not supported",
+                base_path.display(),
+                base.train.loss.name()
+            )));
+        }
         let data = base
             .data_section(&base_path)?
             .absolutized(base_path.parent().unwrap_or(Path::new(".")));
