@@ -8,8 +8,8 @@
 //! std::fs::write(&bedgraph, "track type=bedGraph name=\"t\"\nchr2\t0\t5\t0.25\nchr1\t5\t10\t0.5\n")
 //!     .unwrap();
 //! let sizes = [("chr2".to_string(), 100), ("chr1".to_string(), 50)];
-//! let intervals = sepfc::tracks::bedgraph_to_bigwig(&bedgraph, &sizes, &dir.path().join("scan.bw"))?;
-//! assert_eq!(intervals, 2);
+//! sepfc::tracks::bedgraph_to_bigwig(&bedgraph, &sizes, &dir.path().join("scan.bw"))?;
+//! assert!(dir.path().join("scan.bw").exists());
 //! # Ok(())
 //! # }
 //! ```
@@ -20,16 +20,16 @@ use std::path::Path;
 
 use bigtools::bed::bedparser::BedValueError;
 use bigtools::beddata::BedParserStreamingIterator;
-use bigtools::{BigWigWrite, Value};
+use bigtools::{BBIProcessError, BigWigWrite, Value};
 
-use crate::data::fasta::{input_error, open_text};
+use crate::data::fasta::open_text;
 use crate::{Error, Result};
 
 /// Writes `out`, a bigWig of the bedGraph `bedgraph` (`track` and `#` lines skipped; rows
 /// `chrom start end value`, chromosomes in any order but each in one run, intervals sorted and
-/// not overlapping within it), for a genome of `chrom_sizes`. Returns the number of intervals.
-/// The bedGraph is streamed, so memory does not grow with it; the bigWig is written beside
-/// `out` and renamed into place.
+/// not overlapping within it), for a genome of `chrom_sizes`. The bedGraph is streamed twice
+/// (the values, then the zoom levels), so memory does not grow with it; the bigWig is written
+/// beside `out` and renamed into place.
 ///
 /// Errors: a row that is not `chrom start end value` (naming the line), a chromosome not in
 /// `chrom_sizes`, a bedGraph with no rows, and a failed write.
@@ -37,7 +37,7 @@ pub fn bedgraph_to_bigwig(
     bedgraph: &Path,
     chrom_sizes: &[(String, u64)],
     out: &Path,
-) -> Result<u64> {
+) -> Result<()> {
     let shown = bedgraph.display().to_string();
     let sizes: HashMap<String, u32> = chrom_sizes
         .iter()
@@ -51,12 +51,13 @@ pub fn bedgraph_to_bigwig(
                 })
         })
         .collect::<Result<_>>()?;
-    let mut count = 0u64;
-    let first_error: std::cell::RefCell<Option<Error>> = Default::default();
-    let rows = open_text(bedgraph)?
-        .lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
+    // the bedGraph's rows, read afresh for each pass
+    let values = || {
+        let reader = open_text(bedgraph).map_err(|e| {
+            BBIProcessError::SourceError(BedValueError::InvalidInput(e.to_string()))
+        })?;
+        let shown = shown.clone();
+        let rows = reader.lines().enumerate().filter_map(move |(i, line)| {
             let line = match line {
                 Ok(line) => line,
                 Err(e) => return Some(Err(BedValueError::IoError(e))),
@@ -65,13 +66,14 @@ pub fn bedgraph_to_bigwig(
                 return None;
             }
             Some(parse_row(&line).ok_or_else(|| {
-                let detail = "expected `chrom start end value`, tab-separated";
-                *first_error.borrow_mut() = Some(input_error(&shown, Some(i + 1), detail));
-                BedValueError::InvalidInput(format!("{shown}:{}: {detail}", i + 1))
+                BedValueError::InvalidInput(format!(
+                    "{shown}:{}: expected `chrom start end value`, tab-separated",
+                    i + 1
+                ))
             }))
-        })
-        .inspect(|row| count += u64::from(row.is_ok()));
-    let values = BedParserStreamingIterator::wrap_iter(rows, true);
+        });
+        Ok(BedParserStreamingIterator::wrap_iter(rows, true))
+    };
     let temp = crate::io::temp_path_beside(out);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -79,16 +81,20 @@ pub fn bedgraph_to_bigwig(
     let written = BigWigWrite::create_file(&temp, sizes)
         .map_err(Error::io(out))
         .and_then(|writer| {
-            writer.write(values, runtime).map_err(|e| {
-                Error::Config(format!("{}: cannot write the bigWig: {e}", out.display()))
-            })
+            writer
+                .write_multipass(values, runtime)
+                .map_err(|e| match e {
+                    BBIProcessError::SourceError(BedValueError::InvalidInput(detail)) => {
+                        Error::Config(detail)
+                    }
+                    e => Error::Config(format!("{}: cannot write the bigWig: {e}", out.display())),
+                })
         });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
-        return Err(first_error.take().unwrap_or(e));
+        return Err(e);
     }
-    std::fs::rename(&temp, out).map_err(Error::io(out))?;
-    Ok(count)
+    std::fs::rename(&temp, out).map_err(Error::io(out))
 }
 
 /// `chrom start end value` of a bedGraph row.
