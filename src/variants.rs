@@ -73,28 +73,36 @@ pub fn allele_windows(
         reference.len() as u64,
         alt.len() as u64,
     );
-    let ref_end = (first + ref_len).min(length);
-    let found = genome.fetch(chrom, first.min(length), ref_end)?;
-    if !found.eq_ignore_ascii_case(reference.as_bytes()) {
-        return Ok(Windows::RefMismatch {
-            genome: String::from_utf8_lossy(&found).into_owned(),
-        });
-    }
-    let Some(start) = first.checked_sub(half) else {
-        return Ok(Windows::NearChromosomeEnd);
-    };
     // bases after REF that fill the ALT window back to `width`
     let fill = w.saturating_sub(half + alt_len);
-    let end = (start + w).max(first + ref_len + fill);
-    if end > length {
+    let span = first
+        .checked_sub(half)
+        .map(|start| (start, (start + w).max(first + ref_len + fill)))
+        .filter(|&(_, end)| end <= length);
+    let Some((start, end)) = span else {
+        // no window: the REF is still checked, a mismatch being the graver news
+        let found = genome.fetch(chrom, first.min(length), (first + ref_len).min(length))?;
+        if !found.eq_ignore_ascii_case(reference.as_bytes()) {
+            return Ok(Windows::RefMismatch {
+                genome: String::from_utf8_lossy(&found).into_owned(),
+            });
+        }
         return Ok(Windows::NearChromosomeEnd);
-    }
+    };
+    // one read for the REF check and both windows (a bgzip genome inflates a block per read)
     let bases = genome.fetch(chrom, start, end)?;
+    let at = (first - start) as usize;
+    let found = &bases[at..at + ref_len as usize];
+    if !found.eq_ignore_ascii_case(reference.as_bytes()) {
+        return Ok(Windows::RefMismatch {
+            genome: String::from_utf8_lossy(found).into_owned(),
+        });
+    }
     let reference_window = bases[..width].to_vec();
     let mut alternate = Vec::with_capacity(width);
     alternate.extend_from_slice(&bases[..half as usize]);
     alternate.extend_from_slice(alt.as_bytes());
-    let after = (first + ref_len - start) as usize;
+    let after = at + ref_len as usize;
     alternate.extend_from_slice(&bases[after..after + fill as usize]);
     alternate.truncate(width);
     Ok(Windows::Scored {
