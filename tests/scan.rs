@@ -224,6 +224,19 @@ fn a_whole_genome_scan_equals_predictions_on_the_same_windows() {
     from_bgzip.out = dir.path().join("bgzip.bedgraph");
     run(from_bgzip, Device::Cpu).unwrap();
     assert!(sepfc::data::genome::gzi_path(&compressed).exists());
+    // a planned scan writes bedGraphs only: --bigwig is refused, not dropped
+    let mut planned = options(dir.path(), &model_path, None);
+    planned.bigwig = true;
+    let refused = sepfc::commands::scan_plan::write_plan(
+        &planned,
+        Device::Cpu,
+        &dir.path().join("plan"),
+        Path::new("sepfc"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("--bigwig with --plan"), "{refused}");
+    assert!(!dir.path().join("plan").exists());
     let tasks = ["task0".to_string(), "task1".to_string()];
     let plain = task_paths(&dir.path().join("scan.bedgraph"), &tasks);
     let bgzip = task_paths(&dir.path().join("bgzip.bedgraph"), &tasks);

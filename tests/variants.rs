@@ -95,6 +95,9 @@ fn an_unknown_chromosome_or_a_broken_record_names_the_vcf_line() {
     );
     let line = fails(&strs(&variants(&dir, &["--device", "cpu"])));
     assert_mentions(&line, &["v.vcf:4:", "POS"]);
+    setup(&dir, "chr1\t0\t.\tA\tT\t.\t.\t.\n");
+    let line = fails(&strs(&variants(&dir, &["--device", "cpu"])));
+    assert_mentions(&line, &["v.vcf:3:", "POS is missing or 0"]);
     setup(&dir, "chr1\t201\t.\tA\tQ\t.\t.\t.\n");
     let line = fails(&strs(&variants(&dir, &["--device", "cpu"])));
     assert_mentions(&line, &["v.vcf:3:", "ALT allele 'Q'"]);

@@ -136,7 +136,12 @@ impl<R: BufRead> VcfReader<R> {
             let pos = match record.variant_start() {
                 Some(Ok(pos)) => usize::from(pos) as u64,
                 Some(Err(e)) => return Err(err(format!("POS is not a positive integer ({e})"))),
-                None => return Err(err("POS is missing".into())),
+                None => {
+                    return Err(err(
+                        "POS is missing or 0 (a telomere); variants are scored at bases 1 and after"
+                            .into(),
+                    ));
+                }
             };
             let reference = record.reference_bases().to_string();
             if !is_bases(&reference) {
