@@ -10,9 +10,11 @@
 //!   safetensors;
 //! - [`dna`]: one-hot encoding and reverse complements;
 //! - [`io`]: atomic writes and JSON files;
-//! - [`data`]: the readers, the `[data]` section and its splits;
+//! - [`data`]: the readers (FASTA, BED, peaks, bigWig, VCF, plain or bgzip genomes), the
+//!   `[data]` section and its splits;
+//! - [`variants`], [`tracks`]: the REF and ALT windows of a variant, and bigWig tracks out;
 //! - [`training`]: the [`Trainer`](training::Trainer), batch sources and observers;
-//! - [`inference`]: logits, probabilities and scores of whole sets of sequences;
+//! - [`inference`]: logits, predictions and scores of whole sets of sequences;
 //! - [`run_folder`]: a training run's output folder (lock, fingerprint, resume);
 //! - [`metrics`], [`demo`]: auROC and the embedded demo.
 

@@ -1,7 +1,8 @@
-//! Reading sequences and labels: FASTA (plain or gzip) with a labels TSV, BED intervals on an
-//! indexed genome, and the datasets of the repository's `data/`; a [`Dataset`] of fixed-length
-//! sequences with per-task labels, its splits, and one-hot batches; and the tiling of a genome
-//! into the windows of a scan.
+//! Reading sequences and labels: FASTA (plain or gzip) with a labels TSV, BED intervals and peak
+//! calls (with negatives drawn from the genome) on an indexed genome (plain or bgzip), bigWig
+//! signal as regression targets, VCF variants, and the datasets of the repository's `data/`; a
+//! [`Dataset`] of fixed-length sequences with per-task targets, its splits, and one-hot batches;
+//! and the tiling of a genome into the windows of a scan.
 
 pub mod bed;
 pub mod dataset;
