@@ -92,8 +92,117 @@ impl Storage {
     }
 }
 
-/// The FASTA as noodles reads it: plain, or BGZF seeked through its `.gzi`.
-type FastaReader = fasta::io::IndexedReader<fasta::io::BufReader<File>>;
+/// The FASTA's bytes: plain, or the uncompressed bytes of a BGZF file.
+enum Source {
+    Plain(BufReader<File>),
+    Bgzf(BlockReader),
+}
+
+/// A BGZF file read at uncompressed positions through its `.gzi`, keeping what it inflated of
+/// the block it last read (from where reading in it began): a seek back into that stretch (the
+/// next window of a sorted VCF, overlapping the last) is served from memory instead of
+/// inflating the block again, as noodles' own indexed reader does on every seek.
+struct BlockReader {
+    inner: bgzf::io::Reader<File>,
+    blocks: bgzf::gzi::Index,
+    /// Uncompressed bytes from offset `start`.
+    cached: Vec<u8>,
+    start: u64,
+    /// The read position in `cached`.
+    at: usize,
+}
+
+impl BlockReader {
+    fn new(file: File, blocks: bgzf::gzi::Index) -> Self {
+        BlockReader {
+            inner: bgzf::io::Reader::new(file),
+            blocks,
+            cached: Vec::new(),
+            start: 0,
+            at: 0,
+        }
+    }
+
+    fn fill(&mut self) -> std::io::Result<&[u8]> {
+        if self.at == self.cached.len() {
+            // the rest of the next block, which follows what is cached
+            let next = self.inner.fill_buf()?;
+            self.start += self.cached.len() as u64;
+            self.cached.clear();
+            self.cached.extend_from_slice(next);
+            let n = next.len();
+            self.inner.consume(n);
+            self.at = 0;
+        }
+        Ok(&self.cached[self.at..])
+    }
+
+    /// Seeks to an uncompressed position (only `SeekFrom::Start`).
+    fn seek_to(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let SeekFrom::Start(pos) = pos else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a BGZF genome is read from uncompressed offsets only",
+            ));
+        };
+        if (self.start..self.start + self.cached.len() as u64).contains(&pos) {
+            self.at = (pos - self.start) as usize;
+            return Ok(pos);
+        }
+        self.inner.seek(self.blocks.query(pos)?)?;
+        self.cached.clear();
+        self.start = pos;
+        self.at = 0;
+        Ok(pos)
+    }
+}
+
+impl Read for BlockReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Plain(r) => r.read(buf),
+            Source::Bgzf(r) => r.read(buf),
+        }
+    }
+}
+
+impl BufRead for Source {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self {
+            Source::Plain(r) => r.fill_buf(),
+            Source::Bgzf(r) => r.fill(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match self {
+            Source::Plain(r) => r.consume(amount),
+            Source::Bgzf(r) => r.at = (r.at + amount).min(r.cached.len()),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Source::Plain(r) => r.seek(pos),
+            Source::Bgzf(r) => r.seek_to(pos),
+        }
+    }
+}
+
+/// The FASTA as noodles reads it.
+type FastaReader = fasta::io::IndexedReader<Source>;
 
 /// An indexed FASTA genome, plain or compressed with bgzip: sequences are read by seeking,
 /// never loaded whole.
@@ -360,7 +469,7 @@ impl Genome {
         }
         let entries = read_fai(&fai)?;
         let inner = match storage {
-            Storage::Plain => fasta::io::BufReader::Uncompressed(buffered),
+            Storage::Plain => Source::Plain(buffered),
             Storage::Bgzf => {
                 let gzi = gzi_path(fasta);
                 if let Some(missing) = missing_index(fasta, &gzi) {
@@ -374,7 +483,7 @@ impl Genome {
                     )
                 })?;
                 let file = buffered.into_inner();
-                fasta::io::BufReader::Bgzf(bgzf::io::IndexedReader::new(file, blocks))
+                Source::Bgzf(BlockReader::new(file, blocks))
             }
         };
         let mut reader = fasta::io::IndexedReader::new(inner, noodles_index(&entries));
