@@ -1,11 +1,13 @@
 //! An indexed genome: a FASTA file, plain or compressed with bgzip, read by seeking through its
 //! samtools `.fai` index (and, when compressed, its `.gzi` block index), never loaded whole.
 //!
-//! Seeking and reading, through the bgzip blocks too, are noodles' (`noodles-fasta`,
-//! `noodles-bgzf`); the index is read and checked here, line by line, so that an error names the
-//! index line, and an index that no longer fits its FASTA (edited after indexing) is refused when
-//! the genome is opened instead of giving windows read off by a line. [`write_fai`] writes both
-//! indexes when samtools is not at hand.
+//! Reading sequence through the index is noodles' (`noodles-fasta`), and so are inflating the
+//! bgzip blocks and finding them through the `.gzi` (`noodles-bgzf`); the rest of the block last
+//! inflated is kept, so that nearby reads (a sorted VCF, a scan) inflate each block once. The
+//! `.fai` is read and checked here, line by line, so that an error names the index line, and an
+//! index that no longer fits its FASTA (edited after indexing) is refused when the genome is
+//! opened instead of giving windows read off by a line. [`write_fai`] writes both indexes when
+//! samtools is not at hand.
 //!
 //! ```
 //! # fn main() -> sepfc::Result<()> {
