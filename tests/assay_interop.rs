@@ -495,6 +495,14 @@ fn signal_targets_losses_and_correlations_equal_numpy_and_scipy() {
                 String::from_utf8_lossy(seq)
             );
         }
+        let fasta: String = test
+            .ids
+            .iter()
+            .zip(&test.sequences)
+            .map(|(id, seq)| format!(">{id}\n{}\n", String::from_utf8_lossy(seq)))
+            .collect();
+        let fasta_file = d.join("test.fa");
+        std::fs::write(&fasta_file, fasta).unwrap();
         let windows_file = d.join("windows.tsv");
         std::fs::write(&windows_file, windows).unwrap();
         let reference = d.join(format!("{loss}-reference.json"));
@@ -524,6 +532,31 @@ fn signal_targets_losses_and_correlations_equal_numpy_and_scipy() {
                     (ours - want).abs() <= 1e-5 * want.abs().max(1.0),
                     "{} task {t}: {ours} vs {want}",
                     test.ids[i]
+                );
+            }
+        }
+        // predict writes values (mse) or rates (poisson), as the NumPy model predicts them
+        let predicted = d.join(format!("{loss}-predict.tsv"));
+        ok(&[
+            "predict",
+            "--model",
+            s(&run),
+            "--fasta",
+            s(&fasta_file),
+            "--out",
+            s(&predicted),
+            "--device",
+            "cpu",
+        ]);
+        let predicted = std::fs::read_to_string(&predicted).unwrap();
+        let rows = reference["predictions"].as_array().unwrap();
+        assert_eq!(predicted.lines().count(), rows.len() + 1);
+        for (line, row) in predicted.lines().skip(1).zip(rows) {
+            for (x, y) in line.split('\t').skip(1).zip(row.as_array().unwrap()) {
+                let (x, y): (f64, f64) = (x.parse().unwrap(), y.as_f64().unwrap());
+                assert!(
+                    (x - y).abs() <= (1e-4 * x.abs().max(y.abs())).max(2e-6),
+                    "{loss} predict {line}: {y}"
                 );
             }
         }

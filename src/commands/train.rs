@@ -250,16 +250,14 @@ pub fn run(args: TrainArgs) -> Result<TrainReport> {
             .into_iter()
             .flatten()
         {
-            if let Some(i) = (0..set.len() * set.tasks().len()).find(|&k| {
-                set.target(k / set.tasks().len(), k % set.tasks().len())
-                    .is_some_and(|v| v < 0.0)
-            }) {
+            // NaN (missing) is not below 0
+            if let Some(i) = set.targets.iter().position(|&v| v < 0.0) {
                 let t = set.tasks().len();
                 return Err(Error::Config(format!(
                     "{}: [train] loss = \"poisson\" needs targets of at least 0, but '{}' has {} for task '{}'",
                     args.config.display(),
                     set.ids[i / t],
-                    set.target(i / t, i % t).unwrap_or_default(),
+                    set.targets[i],
                     set.tasks()[i % t]
                 )));
             }

@@ -342,7 +342,13 @@ impl Dataset {
             }
         );
         if let Some(signal) = signal {
-            let targets = super::signal::window_targets(&windows.spans, length, signal)?;
+            let (targets, unlisted) =
+                super::signal::window_targets(&windows.spans, length, signal)?;
+            if unlisted > 0 {
+                eprintln!(
+                    "sepfc: {unlisted} window(s) lie on chromosomes a bigWig does not list; their targets from it are 0"
+                );
+            }
             return Self::with_signal(windows.ids, windows.sequences, signal.tasks(), targets);
         }
         let tasks = peaks.iter().map(|(t, _)| t.clone()).collect();

@@ -63,7 +63,8 @@ pub fn bin_means(values: &[f32], bins: usize) -> Vec<f32> {
 }
 
 /// Targets `(N, tasks)` of the windows `(chrom, start)` of `length` bases, tasks as
-/// [`Signal::tasks`] orders them.
+/// [`Signal::tasks`] orders them, and how many (window, bigWig) pairs were on a chromosome the
+/// bigWig does not list (their targets 0), for the caller to report.
 ///
 /// Errors: a bigWig that cannot be read, or lists none of the windows' chromosomes; `length`
 /// not a multiple of `bins`.
@@ -71,7 +72,7 @@ pub fn window_targets(
     windows: &[(String, u64)],
     length: usize,
     signal: &Signal,
-) -> Result<Vec<f32>> {
+) -> Result<(Vec<f32>, usize)> {
     let bins = signal.bins;
     if bins == 0 || !length.is_multiple_of(bins) {
         return Err(Error::Config(format!(
@@ -81,6 +82,7 @@ pub fn window_targets(
     let per_task = bins;
     let tasks = signal.bigwig.len() * per_task;
     let mut targets = vec![0.0f32; windows.len() * tasks];
+    let mut unlisted = 0;
     for (k, (_, path)) in signal.bigwig.iter().enumerate() {
         let mut reader = open(path)?;
         let listed: HashSet<String> = reader.chroms().iter().map(|c| c.name.clone()).collect();
@@ -96,6 +98,7 @@ pub fn window_targets(
         }
         for (i, (chrom, start)) in windows.iter().enumerate() {
             if !listed.contains(chrom) {
+                unlisted += 1;
                 continue;
             }
             let (from, to) = (*start as u32, (*start as usize + length) as u32);
@@ -110,7 +113,7 @@ pub fn window_targets(
                 .copy_from_slice(&means);
         }
     }
-    Ok(targets)
+    Ok((targets, unlisted))
 }
 
 fn open(path: &Path) -> Result<BigWigRead<bigtools::utils::file::reopen::ReopenableFile>> {

@@ -326,6 +326,15 @@ fn task_files(
         .collect()
 }
 
+/// (task, file) pairs as a `{ task = "file", ... }` table, in their order: [`task_files`]'s
+/// inverse.
+fn task_table(pairs: Vec<(String, PathBuf)>) -> toml::Table {
+    pairs
+        .into_iter()
+        .map(|(task, p)| (task, toml::Value::String(p.display().to_string())))
+        .collect()
+}
+
 /// The keys given, by name, of `(name, is_set)` pairs.
 fn given<'a>(keys: &[(&'a str, bool)]) -> Vec<&'a str> {
     keys.iter()
@@ -597,12 +606,7 @@ impl From<DataConfig> for DataTable {
                 negatives,
                 signal,
             } => {
-                t.peaks = Some(
-                    peaks
-                        .into_iter()
-                        .map(|(task, p)| (task, toml::Value::String(p.display().to_string())))
-                        .collect(),
-                );
+                t.peaks = Some(task_table(peaks));
                 t.genome = Some(genome);
                 t.length = Some(length);
                 t.negatives = negatives.map(|n| NegativesTable {
@@ -612,13 +616,7 @@ impl From<DataConfig> for DataTable {
                     seed: n.seed,
                 });
                 if let Some(signal) = signal {
-                    t.bigwig = Some(
-                        signal
-                            .bigwig
-                            .into_iter()
-                            .map(|(task, p)| (task, toml::Value::String(p.display().to_string())))
-                            .collect(),
-                    );
+                    t.bigwig = Some(task_table(signal.bigwig));
                     t.bigwig_bins = (signal.bins != 1).then_some(signal.bins);
                 }
             }

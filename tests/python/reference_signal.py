@@ -9,7 +9,7 @@ correlations by SciPy.
         WINDOWS: id, chrom, start, end, sequence per line (tab-separated). Writes the windows'
         targets (bin means, bases without a value counted as 0) and, per task, the loss (mse:
         mean (z - t)^2; poisson: mean exp(z) - t z) and the Pearson and Spearman correlations
-        of the predictions (z, or exp(z) for poisson) with the targets.
+        of the predictions (z, or exp(z) for poisson) with the targets; and the predictions.
 """
 
 import json
@@ -73,7 +73,7 @@ def score(weights, bigwig, windows, bins, loss, out):
             }
         )
     with open(out, "w") as f:
-        json.dump({"targets": t.tolist(), "tasks": tasks}, f)
+        json.dump({"targets": t.tolist(), "predictions": predicted.tolist(), "tasks": tasks}, f)
 
 
 if __name__ == "__main__":
